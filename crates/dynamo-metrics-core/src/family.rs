@@ -1,0 +1,374 @@
+//! One metric family at one hierarchy level: its description, the pre-rendered label template and
+//! its series. Label text is rendered and escaped once, when a series is created, never per scrape.
+
+use crate::error::{ErrorKind, MetricsError, Result};
+use crate::format;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricKind {
+    Counter,
+    IntCounter,
+    Gauge,
+    IntGauge,
+    Histogram,
+}
+
+impl MetricKind {
+    pub fn parse(s: &str) -> Result<MetricKind> {
+        Ok(match s {
+            "counter" => MetricKind::Counter,
+            "intcounter" => MetricKind::IntCounter,
+            "gauge" => MetricKind::Gauge,
+            "intgauge" => MetricKind::IntGauge,
+            "histogram" => MetricKind::Histogram,
+            other => {
+                return Err(MetricsError::new(
+                    ErrorKind::InvalidValue,
+                    format!("unknown metric kind '{other}'"),
+                ))
+            }
+        })
+    }
+
+    /// The `# TYPE` word.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            MetricKind::Counter | MetricKind::IntCounter => "counter",
+            MetricKind::Gauge | MetricKind::IntGauge => "gauge",
+            MetricKind::Histogram => "histogram",
+        }
+    }
+
+    pub fn display(self) -> &'static str {
+        match self {
+            MetricKind::Counter => "Counter",
+            MetricKind::IntCounter => "IntCounter",
+            MetricKind::Gauge => "Gauge",
+            MetricKind::IntGauge => "IntGauge",
+            MetricKind::Histogram => "Histogram",
+        }
+    }
+}
+
+/// Where a series' value lives: a slot range in the JS slabs, or a Rust-side metric.
+#[derive(Clone)]
+pub enum NativeMetric {
+    Counter(prometheus::Counter),
+    IntCounter(prometheus::IntCounter),
+    Gauge(prometheus::Gauge),
+    IntGauge(prometheus::IntGauge),
+}
+
+impl NativeMetric {
+    fn value(&self) -> f64 {
+        match self {
+            NativeMetric::Counter(c) => c.get(),
+            NativeMetric::IntCounter(c) => c.get() as f64,
+            NativeMetric::Gauge(g) => g.get(),
+            NativeMetric::IntGauge(g) => g.get() as f64,
+        }
+    }
+}
+
+pub const NO_SLOT: u32 = u32::MAX;
+
+#[derive(Clone, Copy)]
+struct Series {
+    /// First slot in the slabs, or NO_SLOT once removed (or for native series).
+    slot: u32,
+    /// Offset of this series' escaped variable label values in `arena`.
+    arena_off: u32,
+}
+
+enum Seg {
+    Lit(Vec<u8>),
+    Var(usize),
+}
+
+pub struct Family {
+    pub node: u32,
+    pub name: String,
+    pub help: String,
+    pub kind: MetricKind,
+    pub label_names: Vec<String>,
+    /// Auto plus user const labels, sorted by key.
+    pub const_labels: Vec<(String, String)>,
+    pub buckets: Vec<f64>,
+    /// Slots per series: 1, or buckets + `+Inf` + sum for histograms.
+    pub width: u32,
+    bound_text: Vec<Vec<u8>>,
+    template: Vec<Seg>,
+    series: Vec<Series>,
+    arena: Vec<u8>,
+    live: usize,
+    natives: Vec<NativeMetric>,
+}
+
+impl Family {
+    pub fn new(
+        node: u32,
+        name: String,
+        help: String,
+        kind: MetricKind,
+        label_names: Vec<String>,
+        const_labels: Vec<(String, String)>,
+        buckets: Vec<f64>,
+    ) -> Family {
+        let width = if kind == MetricKind::Histogram {
+            buckets.len() as u32 + 2
+        } else {
+            1
+        };
+        let mut bound_text: Vec<Vec<u8>> = buckets
+            .iter()
+            .map(|&b| {
+                let mut t = Vec::new();
+                format::write_bound(&mut t, b);
+                t
+            })
+            .collect();
+        bound_text.push(b"+Inf".to_vec());
+        let template = build_template(&const_labels, &label_names);
+        Family {
+            node,
+            name,
+            help,
+            kind,
+            label_names,
+            const_labels,
+            buckets,
+            width,
+            bound_text,
+            template,
+            series: Vec::new(),
+            arena: Vec::new(),
+            live: 0,
+            natives: Vec::new(),
+        }
+    }
+
+    pub fn is_vec(&self) -> bool {
+        !self.label_names.is_empty()
+    }
+
+    pub fn live_series(&self) -> usize {
+        self.live
+    }
+
+    /// Orders `pairs` by the declared label names; a missing or unknown key is an error.
+    pub fn ordered_values<'a>(
+        &self,
+        pairs: &'a [(String, Option<String>)],
+    ) -> Result<Vec<&'a str>> {
+        let mut out: Vec<Option<&str>> = vec![None; self.label_names.len()];
+        for (k, v) in pairs {
+            let Some(i) = self.label_names.iter().position(|n| n == k) else {
+                return Err(MetricsError::new(
+                    ErrorKind::InvalidLabel,
+                    format!(
+                        "unknown label '{}' for metric '{}' (its labels are: {})",
+                        k,
+                        self.name,
+                        self.label_names.join(", ")
+                    ),
+                ));
+            };
+            let Some(v) = v else {
+                return Err(MetricsError::new(
+                    ErrorKind::InvalidLabel,
+                    format!(
+                        "label '{}' of metric '{}' must be a string or a number",
+                        k, self.name
+                    ),
+                ));
+            };
+            out[i] = Some(v.as_str());
+        }
+        out.iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.ok_or_else(|| {
+                    MetricsError::new(
+                        ErrorKind::InvalidLabel,
+                        format!(
+                            "missing label '{}' for metric '{}' (its labels are: {})",
+                            self.label_names[i],
+                            self.name,
+                            self.label_names.join(", ")
+                        ),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Adds a series whose values start at `slot`; returns its index in the family.
+    pub fn add_series(&mut self, slot: u32, values: &[&str]) -> u32 {
+        let arena_off = self.arena.len() as u32;
+        for v in values {
+            let start = self.arena.len();
+            self.arena.extend_from_slice(&[0; 4]);
+            format::write_label_value(&mut self.arena, v);
+            let len = (self.arena.len() - start - 4) as u32;
+            self.arena[start..start + 4].copy_from_slice(&len.to_le_bytes());
+        }
+        self.series.push(Series { slot, arena_off });
+        self.live += 1;
+        (self.series.len() - 1) as u32
+    }
+
+    pub fn add_native(&mut self, metric: NativeMetric, values: &[&str]) {
+        self.add_series(NO_SLOT, values);
+        self.natives.push(metric);
+    }
+
+    /// Removes series `index`; returns its first slot so it can be freed.
+    pub fn remove_series(&mut self, index: u32) -> Option<u32> {
+        let s = self.series.get_mut(index as usize)?;
+        if s.slot == NO_SLOT {
+            return None;
+        }
+        let slot = s.slot;
+        s.slot = NO_SLOT;
+        self.live -= 1;
+        Some(slot)
+    }
+
+    /// Removes every series; returns the freed first slots.
+    pub fn clear(&mut self) -> Vec<u32> {
+        let freed = self
+            .series
+            .iter()
+            .filter(|s| s.slot != NO_SLOT)
+            .map(|s| s.slot)
+            .collect();
+        self.series.clear();
+        self.arena.clear();
+        self.live = 0;
+        freed
+    }
+
+    fn var_value(&self, s: &Series, i: usize) -> &[u8] {
+        let mut off = s.arena_off as usize;
+        for _ in 0..i {
+            let len = u32::from_le_bytes(self.arena[off..off + 4].try_into().unwrap()) as usize;
+            off += 4 + len;
+        }
+        let len = u32::from_le_bytes(self.arena[off..off + 4].try_into().unwrap()) as usize;
+        &self.arena[off + 4..off + 4 + len]
+    }
+
+    fn write_body(&self, s: &Series, out: &mut Vec<u8>) {
+        for seg in &self.template {
+            match seg {
+                Seg::Lit(b) => out.extend_from_slice(b),
+                Seg::Var(i) => out.extend_from_slice(self.var_value(s, *i)),
+            }
+        }
+    }
+
+    pub fn has_labels(&self) -> bool {
+        !self.template.is_empty()
+    }
+
+    /// Writes every live series; `values` is the slab snapshot.
+    pub fn encode_series(&self, values: &[f64], out: &mut Vec<u8>) {
+        let mut native = self.natives.iter();
+        for s in &self.series {
+            let value_of = |slot: u32, off: u32| -> f64 {
+                values.get((slot + off) as usize).copied().unwrap_or(0.0)
+            };
+            if s.slot == NO_SLOT {
+                if let Some(m) = native.next() {
+                    self.write_line(out, "", s, None, m.value());
+                }
+                continue;
+            }
+            if self.kind != MetricKind::Histogram {
+                self.write_line(out, "", s, None, value_of(s.slot, 0));
+                continue;
+            }
+            let n = self.buckets.len() as u32;
+            let mut cumulative = 0.0;
+            for b in 0..=n {
+                cumulative += value_of(s.slot, b);
+                self.write_line(
+                    out,
+                    "_bucket",
+                    s,
+                    Some(&self.bound_text[b as usize]),
+                    cumulative,
+                );
+            }
+            self.write_line(out, "_sum", s, None, value_of(s.slot, n + 1));
+            self.write_line(out, "_count", s, None, cumulative);
+        }
+    }
+
+    fn write_line(&self, out: &mut Vec<u8>, suffix: &str, s: &Series, le: Option<&[u8]>, v: f64) {
+        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        let labelled = self.has_labels();
+        if labelled || le.is_some() {
+            out.push(b'{');
+            self.write_body(s, out);
+            if let Some(le) = le {
+                if labelled {
+                    out.push(b',');
+                }
+                out.extend_from_slice(b"le=\"");
+                out.extend_from_slice(le);
+                out.push(b'"');
+            }
+            out.push(b'}');
+        }
+        out.push(b' ');
+        format::write_value(out, v);
+        out.push(b'\n');
+    }
+}
+
+/// Merges const and variable labels into one sorted template of literal text and value holes.
+fn build_template(const_labels: &[(String, String)], label_names: &[String]) -> Vec<Seg> {
+    enum L<'a> {
+        Const(&'a str, &'a str),
+        Var(&'a str, usize),
+    }
+    let mut all: Vec<L> = const_labels
+        .iter()
+        .map(|(k, v)| L::Const(k, v))
+        .chain(label_names.iter().enumerate().map(|(i, k)| L::Var(k, i)))
+        .collect();
+    all.sort_by(|a, b| {
+        let key = |l: &L| match l {
+            L::Const(k, _) | L::Var(k, _) => k.to_string(),
+        };
+        key(a).cmp(&key(b))
+    });
+    let mut segs: Vec<Seg> = Vec::new();
+    let mut lit = Vec::new();
+    for (i, l) in all.iter().enumerate() {
+        if i > 0 {
+            lit.push(b',');
+        }
+        match l {
+            L::Const(k, v) => {
+                lit.extend_from_slice(k.as_bytes());
+                lit.extend_from_slice(b"=\"");
+                format::write_label_value(&mut lit, v);
+                lit.push(b'"');
+            }
+            L::Var(k, idx) => {
+                lit.extend_from_slice(k.as_bytes());
+                lit.extend_from_slice(b"=\"");
+                segs.push(Seg::Lit(std::mem::take(&mut lit)));
+                segs.push(Seg::Var(*idx));
+                lit.push(b'"');
+            }
+        }
+    }
+    if !lit.is_empty() {
+        segs.push(Seg::Lit(lit));
+    }
+    segs
+}

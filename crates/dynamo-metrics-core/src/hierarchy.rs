@@ -1,0 +1,243 @@
+//! The Dynamo hierarchy: runtime > namespace (may nest) > component > endpoint.
+//! Each level owns its metric families and callbacks; a level's auto labels come from its path.
+
+use crate::error::{ErrorKind, MetricsError, Result};
+use crate::names;
+
+pub type NodeId = u32;
+pub const ROOT: NodeId = 0;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    Runtime,
+    Namespace,
+    Component,
+    Endpoint,
+}
+
+impl Level {
+    pub fn parse(s: &str) -> Result<Level> {
+        match s {
+            "namespace" => Ok(Level::Namespace),
+            "component" => Ok(Level::Component),
+            "endpoint" => Ok(Level::Endpoint),
+            other => Err(MetricsError::new(
+                ErrorKind::InvalidName,
+                format!(
+                    "unknown hierarchy level '{other}' (expected namespace, component or endpoint)"
+                ),
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Runtime => "runtime",
+            Level::Namespace => "namespace",
+            Level::Component => "component",
+            Level::Endpoint => "endpoint",
+        }
+    }
+
+    /// The auto label a level sets (the runtime sets none).
+    fn label_key(self) -> Option<&'static str> {
+        match self {
+            Level::Runtime => None,
+            Level::Namespace => Some("dynamo_namespace"),
+            Level::Component => Some("dynamo_component"),
+            Level::Endpoint => Some("dynamo_endpoint"),
+        }
+    }
+
+    fn may_contain(self, child: Level) -> bool {
+        matches!(
+            (self, child),
+            (Level::Runtime, Level::Namespace)
+                | (Level::Namespace, Level::Namespace)
+                | (Level::Namespace, Level::Component)
+                | (Level::Component, Level::Endpoint)
+        )
+    }
+}
+
+pub struct Node {
+    pub parent: Option<NodeId>,
+    pub level: Level,
+    pub name: String,
+    /// Sanitized label value of this level (empty for the runtime).
+    pub label: String,
+    pub children: Vec<NodeId>,
+    /// Auto labels as (key, value), sorted by key.
+    pub auto_labels: Vec<(String, String)>,
+    pub families: Vec<u32>,
+    pub callbacks: Vec<u32>,
+}
+
+pub struct Hierarchy {
+    nodes: Vec<Node>,
+}
+
+impl Default for Hierarchy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Hierarchy {
+    pub fn new() -> Self {
+        Hierarchy {
+            nodes: vec![Node {
+                parent: None,
+                level: Level::Runtime,
+                name: String::new(),
+                label: String::new(),
+                children: Vec::new(),
+                auto_labels: Vec::new(),
+                families: Vec::new(),
+                callbacks: Vec::new(),
+            }],
+        }
+    }
+
+    pub fn node(&self, id: NodeId) -> Result<&Node> {
+        self.nodes.get(id as usize).ok_or_else(|| unknown_node(id))
+    }
+
+    pub fn node_mut(&mut self, id: NodeId) -> Result<&mut Node> {
+        self.nodes
+            .get_mut(id as usize)
+            .ok_or_else(|| unknown_node(id))
+    }
+
+    /// Returns the child `name` of `parent`, creating it on first use, so asking twice gives the
+    /// same level (and so the same metrics).
+    pub fn child(&mut self, parent: NodeId, level: Level, name: &str) -> Result<NodeId> {
+        let p = self.node(parent)?;
+        if !p.level.may_contain(level) {
+            return Err(MetricsError::new(
+                ErrorKind::InvalidName,
+                format!("a {} cannot contain a {}", p.level.as_str(), level.as_str()),
+            ));
+        }
+        let own = names::hierarchy_label_value(level.as_str(), name)?;
+        for &c in &p.children {
+            let child = &self.nodes[c as usize];
+            if child.level != level {
+                continue;
+            }
+            if child.name == name {
+                return Ok(c);
+            }
+            if child.label == own {
+                return Err(MetricsError::new(
+                    ErrorKind::InvalidName,
+                    format!(
+                        "{} name '{}' collides with '{}': both become label value '{}' after sanitizing",
+                        level.as_str(),
+                        name,
+                        child.name,
+                        own
+                    ),
+                ));
+            }
+        }
+        // Nested namespaces label their metrics with the joined path (`outer_inner`), not by
+        // position, so a component under a nested namespace keeps its own dynamo_component label.
+        let label = if level == Level::Namespace && p.level == Level::Namespace {
+            format!("{}_{}", p.label, own)
+        } else {
+            own
+        };
+        let mut auto_labels = p.auto_labels.clone();
+        let key = level.label_key().expect("child levels have a label key");
+        auto_labels.retain(|(k, _)| k != key);
+        auto_labels.push((key.to_string(), label.clone()));
+        auto_labels.sort();
+        let id = self.nodes.len() as NodeId;
+        self.nodes.push(Node {
+            parent: Some(parent),
+            level,
+            name: name.to_string(),
+            label,
+            children: Vec::new(),
+            auto_labels,
+            families: Vec::new(),
+            callbacks: Vec::new(),
+        });
+        self.nodes[parent as usize].children.push(id);
+        Ok(id)
+    }
+
+    /// The subtree rooted at `root` in depth-first order (self first, children in creation order).
+    pub fn subtree(&self, root: NodeId) -> Vec<NodeId> {
+        let mut out = Vec::new();
+        let mut stack = vec![root];
+        while let Some(n) = stack.pop() {
+            let Some(node) = self.nodes.get(n as usize) else {
+                continue;
+            };
+            out.push(n);
+            stack.extend(node.children.iter().rev());
+        }
+        out
+    }
+}
+
+fn unknown_node(id: NodeId) -> MetricsError {
+    MetricsError::new(ErrorKind::Closed, format!("unknown hierarchy node {id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_child_twice_is_the_same_node() {
+        let mut h = Hierarchy::new();
+        let a = h.child(ROOT, Level::Namespace, "ns").unwrap();
+        let b = h.child(ROOT, Level::Namespace, "ns").unwrap();
+        assert_eq!(a, b);
+        let c = h.child(a, Level::Component, "comp").unwrap();
+        let e = h.child(c, Level::Endpoint, "ep").unwrap();
+        assert_eq!(h.child(c, Level::Endpoint, "ep").unwrap(), e);
+        assert_eq!(
+            h.node(e).unwrap().auto_labels,
+            vec![
+                ("dynamo_component".to_string(), "comp".to_string()),
+                ("dynamo_endpoint".to_string(), "ep".to_string()),
+                ("dynamo_namespace".to_string(), "ns".to_string()),
+            ]
+        );
+        assert_eq!(h.subtree(ROOT), vec![ROOT, a, c, e]);
+        assert_eq!(h.subtree(c), vec![c, e]);
+    }
+
+    #[test]
+    fn hierarchy_names_are_sanitized_and_nested_namespaces_join() {
+        let mut h = Hierarchy::new();
+        let a = h.child(ROOT, Level::Namespace, "@@123").unwrap();
+        assert_eq!(h.node(a).unwrap().label, "_123");
+        let inner = h.child(a, Level::Namespace, "inner").unwrap();
+        let c = h.child(inner, Level::Component, "comp").unwrap();
+        let labels = &h.node(c).unwrap().auto_labels;
+        assert!(labels.contains(&("dynamo_namespace".into(), "_123_inner".into())));
+        assert!(labels.contains(&("dynamo_component".into(), "comp".into())));
+    }
+
+    #[test]
+    fn collisions_and_bad_levels_are_errors() {
+        let mut h = Hierarchy::new();
+        let ns = h.child(ROOT, Level::Namespace, "ns").unwrap();
+        let c = h.child(ns, Level::Component, "comp").unwrap();
+        h.child(c, Level::Endpoint, "a-b").unwrap();
+        let err = h.child(c, Level::Endpoint, "a_b").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::InvalidName);
+        assert!(err.message.contains("'a_b'") && err.message.contains("'a-b'"));
+        assert!(h.child(ROOT, Level::Component, "x").is_err());
+        assert!(h.child(ns, Level::Endpoint, "x").is_err());
+        assert_eq!(
+            h.child(c, Level::Endpoint, "").unwrap_err().kind,
+            ErrorKind::InvalidName
+        );
+    }
+}

@@ -1,0 +1,277 @@
+//! The core of a `DistributedRuntime`: the series table, the slabs, the scrape path, the runtime's
+//! own metrics and the status server, behind one handle the binding drives.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::time::Duration;
+
+use crate::config::SystemConfig;
+use crate::error::{ErrorKind, MetricsError, Result};
+use crate::family::{MetricKind, NativeMetric};
+use crate::health::{Health, HealthStatus};
+use crate::hierarchy::{NodeId, ROOT};
+use crate::registry::{FamilySpec, Registry};
+use crate::scrape::{self, CallbackInvoker, SingleFlight};
+use crate::server::{ScrapeFn, StatusServer};
+use crate::slab::Slabs;
+
+pub const UPTIME_NAME: &str = "uptime_seconds";
+pub const UPTIME_HELP: &str = "Total uptime of the DistributedRuntime in seconds";
+pub const CALLBACK_ERRORS_NAME: &str = "metrics_callback_errors_total";
+pub const CALLBACK_ERRORS_HELP: &str =
+    "Total number of metrics callbacks that threw, rejected or missed the scrape deadline";
+
+pub struct Runtime {
+    registry: RwLock<Registry>,
+    slabs: Slabs,
+    invoker: RwLock<Option<Arc<dyn CallbackInvoker>>>,
+    /// Snapshots committed from the JS thread, by scrape token (None until committed).
+    snapshots: Mutex<HashMap<u64, Option<Vec<f64>>>>,
+    next_token: AtomicU64,
+    single_flight: SingleFlight,
+    config: SystemConfig,
+    health: Arc<Health>,
+    server: tokio::sync::Mutex<Option<StatusServer>>,
+    uptime: prometheus::Gauge,
+    callback_errors: prometheus::IntCounter,
+    closed: AtomicBool,
+}
+
+impl Runtime {
+    pub fn new(config: SystemConfig, slab_size: u32) -> Result<Arc<Runtime>> {
+        let mut registry = Registry::new(slab_size);
+        let uptime = native_metric(&mut registry, MetricKind::Gauge, UPTIME_NAME, UPTIME_HELP)?;
+        let callback_errors = native_metric(
+            &mut registry,
+            MetricKind::IntCounter,
+            CALLBACK_ERRORS_NAME,
+            CALLBACK_ERRORS_HELP,
+        )?;
+        let (NativeMetric::Gauge(uptime), NativeMetric::IntCounter(callback_errors)) =
+            (uptime, callback_errors)
+        else {
+            unreachable!("native_metric returns the kind it was asked for")
+        };
+        let health = Arc::new(Health::new(
+            config.starting_health,
+            config.use_endpoint_health_status.clone(),
+        ));
+        Ok(Arc::new(Runtime {
+            registry: RwLock::new(registry),
+            slabs: Slabs::new(slab_size as usize),
+            invoker: RwLock::new(None),
+            snapshots: Mutex::new(HashMap::new()),
+            next_token: AtomicU64::new(1),
+            single_flight: SingleFlight::default(),
+            config,
+            health,
+            server: tokio::sync::Mutex::new(None),
+            uptime,
+            callback_errors,
+            closed: AtomicBool::new(false),
+        }))
+    }
+
+    pub fn config(&self) -> &SystemConfig {
+        &self.config
+    }
+
+    pub fn health(&self) -> &Arc<Health> {
+        &self.health
+    }
+
+    pub fn registry(&self) -> RwLockReadGuard<'_, Registry> {
+        self.registry.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The table for a creation call; fails once the runtime is shut down.
+    pub fn registry_mut(&self) -> Result<RwLockWriteGuard<'_, Registry>> {
+        self.check_open()?;
+        Ok(self.registry.write().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn slabs(&self) -> &Slabs {
+        &self.slabs
+    }
+
+    pub fn set_invoker(&self, invoker: Option<Arc<dyn CallbackInvoker>>) {
+        *self.invoker.write().unwrap_or_else(|e| e.into_inner()) = invoker;
+    }
+
+    pub fn set_health_status(&self, status: &str) -> Result<()> {
+        let s = HealthStatus::parse(status).ok_or_else(|| {
+            MetricsError::new(
+                ErrorKind::Config,
+                format!("unknown health status '{status}' (expected 'ready' or 'notready')"),
+            )
+        })?;
+        self.health.set_status(s);
+        Ok(())
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(MetricsError::new(
+                ErrorKind::Closed,
+                "the DistributedRuntime has been shut down",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Called on the JS thread once the callbacks of scrape `token` settled.
+    pub fn commit_snapshot(&self, token: u64) {
+        let mut snaps = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = snaps.get_mut(&token) {
+            let used = self.registry().used_slots();
+            let mut buf = Vec::new();
+            self.slabs.copy_into(used, &mut buf);
+            *slot = Some(buf);
+        }
+    }
+
+    /// Renders `node` and its descendants after running their callbacks.
+    pub async fn scrape(
+        self: &Arc<Self>,
+        node: NodeId,
+        prometheus: Option<Duration>,
+    ) -> Result<String> {
+        self.check_open()?;
+        self.registry().hierarchy.node(node)?;
+        let me = Arc::clone(self);
+        self.single_flight
+            .run(node, move || {
+                Box::pin(async move { me.scrape_once(node, prometheus).await })
+            })
+            .await
+    }
+
+    async fn scrape_once(&self, node: NodeId, prometheus: Option<Duration>) -> Result<String> {
+        let ids = self.registry().callbacks_in(node);
+        let limit = scrape::deadline(self.config.scrape_timeout, prometheus);
+        self.uptime.set(self.health.uptime().as_secs_f64());
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token, None);
+        let invoker = self
+            .invoker
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if let Some(inv) = invoker {
+            let n = ids.len();
+            match tokio::time::timeout(limit, inv.invoke(ids, token)).await {
+                Ok(Ok(failures)) => {
+                    for msg in failures {
+                        self.callback_errors.inc();
+                        eprintln!("dynamo-metrics: metrics callback failed: {msg}");
+                    }
+                }
+                Ok(Err(msg)) => {
+                    eprintln!("dynamo-metrics: could not run the metrics callbacks: {msg}");
+                }
+                Err(_) => {
+                    self.callback_errors.inc();
+                    eprintln!(
+                        "dynamo-metrics: {n} metrics callback(s) did not finish within {} ms; serving the latest values",
+                        limit.as_millis()
+                    );
+                }
+            }
+        }
+        let committed = self
+            .snapshots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&token)
+            .flatten();
+        let registry = self.registry();
+        let values = committed.unwrap_or_else(|| {
+            // The JS thread missed the deadline (or is blocked): read the slabs from here.
+            let mut buf = Vec::new();
+            self.slabs.copy_into(registry.used_slots(), &mut buf);
+            buf
+        });
+        let mut out = Vec::with_capacity(64 * 1024);
+        registry.encode(node, &values, &mut out);
+        drop(registry);
+        String::from_utf8(out).map_err(|e| {
+            MetricsError::new(
+                ErrorKind::InvalidValue,
+                format!("encoder produced invalid UTF-8: {e}"),
+            )
+        })
+    }
+
+    /// Starts the status server if the configuration enables it; returns its bound address.
+    pub async fn start_server(self: &Arc<Self>) -> Result<Option<std::net::SocketAddr>> {
+        if !self.config.enabled {
+            return Ok(None);
+        }
+        let weak: Weak<Runtime> = Arc::downgrade(self);
+        let scrape_fn: ScrapeFn = Arc::new(move |deadline| {
+            let weak = weak.clone();
+            Box::pin(async move {
+                match weak.upgrade() {
+                    Some(rt) => rt.scrape(ROOT, deadline).await,
+                    None => Err(MetricsError::new(ErrorKind::Closed, "the runtime is gone")),
+                }
+            })
+        });
+        let server = StatusServer::start(&self.config, Arc::clone(&self.health), scrape_fn).await?;
+        let addr = server.local_addr();
+        *self.server.lock().await = Some(server);
+        Ok(Some(addr))
+    }
+
+    /// Stops the server and the callbacks; later calls fail with a Closed error. Idempotent.
+    pub async fn shutdown(&self) {
+        self.closed.store(true, Ordering::Release);
+        if let Some(server) = self.server.lock().await.take() {
+            server.shutdown().await;
+        }
+        self.set_invoker(None);
+        self.slabs.detach_all();
+    }
+}
+
+fn native_metric(
+    registry: &mut Registry,
+    kind: MetricKind,
+    name: &str,
+    help: &str,
+) -> Result<NativeMetric> {
+    let full = crate::names::build_component_metric_name(name)?;
+    let opts = prometheus::Opts::new(full, help);
+    let metric = match kind {
+        MetricKind::Gauge => NativeMetric::Gauge(prometheus::Gauge::with_opts(opts).map_err(prom)?),
+        MetricKind::IntCounter => {
+            NativeMetric::IntCounter(prometheus::IntCounter::with_opts(opts).map_err(prom)?)
+        }
+        MetricKind::Counter => {
+            NativeMetric::Counter(prometheus::Counter::with_opts(opts).map_err(prom)?)
+        }
+        MetricKind::IntGauge => {
+            NativeMetric::IntGauge(prometheus::IntGauge::with_opts(opts).map_err(prom)?)
+        }
+        MetricKind::Histogram => unreachable!("the runtime has no native histograms yet"),
+    };
+    let spec = FamilySpec {
+        kind,
+        vec: false,
+        name: name.to_string(),
+        help: help.to_string(),
+        label_names: Vec::new(),
+        const_labels: Vec::new(),
+        buckets: None,
+    };
+    registry.create_native(ROOT, &spec, metric.clone())?;
+    Ok(metric)
+}
+
+fn prom(e: prometheus::Error) -> MetricsError {
+    MetricsError::new(ErrorKind::InvalidName, e.to_string())
+}

@@ -1,0 +1,88 @@
+//! One scrape of a subtree: run its JS callbacks (once, shared by concurrent scrapes, bounded by a
+//! deadline), take the slab snapshot, encode off the JS thread.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::error::Result;
+use crate::hierarchy::NodeId;
+
+pub type InvokeFuture =
+    Pin<Box<dyn Future<Output = std::result::Result<Vec<String>, String>> + Send>>;
+
+/// Runs callbacks on the JS thread. Implemented by the binding; the JS side must call
+/// [`crate::runtime::Runtime::commit_snapshot`] with `token` after the callbacks settle and before
+/// the future resolves. Resolves with one message per callback that threw or rejected.
+pub trait CallbackInvoker: Send + Sync + 'static {
+    fn invoke(&self, ids: Vec<u32>, token: u64) -> InvokeFuture;
+}
+
+type Shared = Arc<Result<String>>;
+
+/// Concurrent scrapes of the same level share one in-flight run.
+#[derive(Default)]
+pub struct SingleFlight {
+    inflight: Mutex<HashMap<NodeId, watch::Receiver<Option<Shared>>>>,
+}
+
+impl SingleFlight {
+    /// Joins the run for `node`, or starts `work` as a detached task so that a scraper that goes
+    /// away (a dropped HTTP request) never strands the others.
+    pub async fn run<F>(&self, node: NodeId, work: F) -> Result<String>
+    where
+        F: FnOnce() -> Pin<Box<dyn Future<Output = Result<String>> + Send>>,
+    {
+        let mut rx = {
+            let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+            match map.get(&node) {
+                Some(rx) => rx.clone(),
+                None => {
+                    let (tx, rx) = watch::channel(None);
+                    map.insert(node, rx.clone());
+                    let fut = work();
+                    tokio::spawn(async move {
+                        let out = Arc::new(fut.await);
+                        let _ = tx.send(Some(out));
+                    });
+                    rx
+                }
+            }
+        };
+        let shared = rx
+            .wait_for(Option::is_some)
+            .await
+            .map(|v| v.clone().expect("checked by wait_for"));
+        self.finish(node, &rx);
+        match shared {
+            Ok(s) => (*s).clone(),
+            Err(_) => Err(crate::MetricsError::new(
+                crate::ErrorKind::Closed,
+                "the scrape was abandoned because the runtime shut down",
+            )),
+        }
+    }
+
+    /// Forgets a finished run so the next scrape runs the callbacks again.
+    fn finish(&self, node: NodeId, rx: &watch::Receiver<Option<Shared>>) {
+        let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(cur) = map.get(&node) {
+            if cur.same_channel(rx) {
+                map.remove(&node);
+            }
+        }
+    }
+}
+
+/// The callback deadline: the configured one, tightened to leave room for encoding when
+/// Prometheus announces a shorter scrape timeout.
+pub fn deadline(configured: Duration, prometheus: Option<Duration>) -> Duration {
+    match prometheus {
+        Some(p) => configured.min(p.mul_f64(0.8)),
+        None => configured,
+    }
+}

@@ -1,0 +1,749 @@
+//! The system status server: `/metrics` for Prometheus plus the health and liveness routes.
+//!
+//! It runs as one task on the caller's tokio runtime. Shutdown first drains gracefully (stop
+//! accepting, close idle keep-alive connections, let in-flight requests finish); after a grace
+//! period it cancels stuck scrapes (they answer 500), then fails every connection's I/O, so a slow
+//! metrics callback or a lingering client can never hold the process open.
+
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Mutex};
+use tokio::task::JoinHandle;
+
+use crate::config::SystemConfig;
+use crate::error::{ErrorKind, MetricsError};
+use crate::health::Health;
+
+pub type ScrapeFuture = Pin<Box<dyn Future<Output = crate::Result<String>> + Send>>;
+
+/// Renders /metrics; the argument is the deadline Prometheus asked for (from the
+/// X-Prometheus-Scrape-Timeout-Seconds header), if any.
+pub type ScrapeFn = Arc<dyn Fn(Option<Duration>) -> ScrapeFuture + Send + Sync>;
+
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+const TEXT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
+const JSON_CONTENT_TYPE: &str = "application/json";
+const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
+
+/// How long in-flight requests may run once shutdown starts.
+const GRACE_PERIOD: Duration = Duration::from_secs(1);
+/// How long cancelled scrapes get to write their 500 before connection I/O is failed.
+const CANCEL_WAIT: Duration = Duration::from_millis(100);
+/// How long closed connections get to unwind before the server task itself is aborted.
+const CLOSE_WAIT: Duration = Duration::from_millis(250);
+/// Back-off after a failed accept (e.g. out of file descriptors), so the loop does not spin.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
+
+/// Shutdown progress, ordered so waiters can ask "has it reached at least X".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Serving,
+    Draining,
+    /// Scrapes still running are cancelled.
+    Cancelling,
+    /// Connection I/O fails.
+    Closing,
+}
+
+/// Resolves once `phase` is reached, or when the [`StatusServer`] is dropped (which counts as
+/// every phase at once, so a forgotten server does not keep serving).
+async fn reached(mut rx: watch::Receiver<Phase>, phase: Phase) {
+    let _ = rx.wait_for(|p| *p >= phase).await;
+}
+
+pub struct StatusServer {
+    addr: SocketAddr,
+    phase: watch::Sender<Phase>,
+    // A tokio mutex so concurrent shutdown calls wait for the first one rather than return early;
+    // the handle stays in place until the task is gone, so a cancelled shutdown can be retried.
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for StatusServer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatusServer")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl StatusServer {
+    /// Binds host:port (port 0 = free port) and serves in a spawned tokio task. Must be called
+    /// inside a tokio runtime. Dropping the server without [`StatusServer::shutdown`] aborts it.
+    pub async fn start(
+        cfg: &SystemConfig,
+        health: Arc<Health>,
+        scrape: ScrapeFn,
+    ) -> crate::Result<StatusServer> {
+        let host = cfg.host.trim();
+        let bare = host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+            .unwrap_or(host);
+        let ip: IpAddr = bare.parse().map_err(|_| {
+            MetricsError::new(
+                ErrorKind::Server,
+                format!(
+                    "cannot start the system status server: host {:?} is not an IP address",
+                    cfg.host
+                ),
+            )
+        })?;
+        let addr = SocketAddr::new(ip, cfg.port);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| bind_error(addr, &e))?;
+        let addr = listener.local_addr().map_err(|e| bind_error(addr, &e))?;
+
+        let (phase_tx, phase_rx) = watch::channel(Phase::Serving);
+        let app = Arc::new(App {
+            health,
+            scrape,
+            health_path: cfg.health_path.clone(),
+            live_path: cfg.live_path.clone(),
+            phase: phase_rx.clone(),
+        });
+        // One fallback handler instead of axum routes: configured paths are matched literally,
+        // so a path containing `{` or `*` is neither a pattern nor a panic, and equal health and
+        // live paths do not collide.
+        let router = Router::new().fallback(dispatch).with_state(app);
+        let listener = AbortableListener {
+            inner: listener,
+            phase: phase_rx.clone(),
+        };
+        let drained = reached(phase_rx, Phase::Draining);
+        let task = tokio::spawn(async move {
+            // The serve future only ends after the signal, and accept errors are retried
+            // inside the listener, so there is no error worth reporting.
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(drained)
+                .await;
+        });
+
+        Ok(StatusServer {
+            addr,
+            phase: phase_tx,
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, closes idle keep-alive connections, waits at most ~1 s for in-flight
+    /// requests, then aborts; returns when the listener socket is closed. Idempotent.
+    pub async fn shutdown(&self) {
+        let mut task = self.task.lock().await;
+        let Some(handle) = task.as_mut() else {
+            return;
+        };
+        self.advance(Phase::Draining);
+        if tokio::time::timeout(GRACE_PERIOD, &mut *handle)
+            .await
+            .is_err()
+        {
+            self.advance(Phase::Cancelling);
+            if tokio::time::timeout(CANCEL_WAIT, &mut *handle)
+                .await
+                .is_err()
+            {
+                self.advance(Phase::Closing);
+                if tokio::time::timeout(CLOSE_WAIT, &mut *handle)
+                    .await
+                    .is_err()
+                {
+                    // Dropping the serve future drops the listener; connection tasks were
+                    // already told to fail their I/O.
+                    handle.abort();
+                    let _ = (&mut *handle).await;
+                }
+            }
+        }
+        *task = None;
+    }
+
+    fn advance(&self, to: Phase) {
+        self.phase.send_if_modified(|p| {
+            let later = *p < to;
+            if later {
+                *p = to;
+            }
+            later
+        });
+    }
+}
+
+fn bind_error(addr: SocketAddr, e: &io::Error) -> MetricsError {
+    let reason = match e.kind() {
+        io::ErrorKind::AddrInUse => "address in use".to_string(),
+        io::ErrorKind::AddrNotAvailable => "address not available on this host".to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    MetricsError::new(
+        ErrorKind::Server,
+        format!("cannot bind the system status server to {addr}: {reason}"),
+    )
+}
+
+struct App {
+    health: Arc<Health>,
+    scrape: ScrapeFn,
+    health_path: String,
+    live_path: String,
+    phase: watch::Receiver<Phase>,
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
+        body,
+    )
+        .into_response()
+}
+
+async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
+    let path = req.uri().path();
+    let is_metrics = path == crate::config::METRICS_PATH;
+    let is_health = path == app.health_path || path == app.live_path;
+    if !is_metrics && !is_health {
+        return text(
+            StatusCode::NOT_FOUND,
+            TEXT_CONTENT_TYPE,
+            "Route not found".to_string(),
+        );
+    }
+    // hyper leaves the body out of HEAD responses, so HEAD shares the GET handlers.
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut res = text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            TEXT_CONTENT_TYPE,
+            "Method not allowed".to_string(),
+        );
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return res;
+    }
+    if is_metrics {
+        metrics(&app, req.headers()).await
+    } else {
+        let (code, body) = app.health.body();
+        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+        text(status, JSON_CONTENT_TYPE, body)
+    }
+}
+
+/// The deadline Prometheus announces; an unusable value is ignored rather than failing the scrape.
+fn scrape_deadline(headers: &HeaderMap) -> Option<Duration> {
+    let secs: f64 = headers
+        .get(SCRAPE_TIMEOUT_HEADER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    if secs > 0.0 {
+        Duration::try_from_secs_f64(secs).ok()
+    } else {
+        None
+    }
+}
+
+async fn metrics(app: &App, headers: &HeaderMap) -> Response {
+    let scrape = (app.scrape)(scrape_deadline(headers));
+    // A callback that never settles must not outlive the shutdown grace period.
+    let result = tokio::select! {
+        r = scrape => r,
+        _ = reached(app.phase.clone(), Phase::Cancelling) => Err(MetricsError::new(
+            ErrorKind::Closed,
+            "the system status server is shutting down",
+        )),
+    };
+    match result {
+        Ok(body) => text(StatusCode::OK, METRICS_CONTENT_TYPE, body),
+        Err(e) => text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            TEXT_CONTENT_TYPE,
+            format!("Failed to get metrics: {e}"),
+        ),
+    }
+}
+
+/// A TCP listener whose connections fail all I/O once shutdown reaches [`Phase::Closing`].
+/// axum spawns a detached task per connection, so failing their I/O is the only way to end
+/// connections that a graceful drain cannot (a client that stalls mid-request or stops reading).
+struct AbortableListener {
+    inner: TcpListener,
+    phase: watch::Receiver<Phase>,
+}
+
+impl axum::serve::Listener for AbortableListener {
+    type Io = AbortableStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    // Responses are small; sending them at once beats Nagle's batching.
+                    let _ = stream.set_nodelay(true);
+                    let aborted = Box::pin(reached(self.phase.clone(), Phase::Closing));
+                    return (
+                        AbortableStream {
+                            inner: stream,
+                            aborted,
+                            is_aborted: false,
+                        },
+                        addr,
+                    );
+                }
+                // Per-connection failures (reset before accept, fd exhaustion) are transient.
+                Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+struct AbortableStream {
+    inner: TcpStream,
+    aborted: Pin<Box<dyn Future<Output = ()> + Send>>,
+    is_aborted: bool,
+}
+
+impl AbortableStream {
+    /// Also registers the task's waker, so a connection blocked on I/O wakes up on abort.
+    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        if !self.is_aborted && self.aborted.as_mut().poll(cx).is_ready() {
+            self.is_aborted = true;
+        }
+        if self.is_aborted {
+            Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the system status server shut down",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl AsyncRead for AbortableStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for AbortableStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        this.check(cx)?;
+        Pin::new(&mut this.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        // Closing is always allowed; it is what an abort wants anyway.
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::HealthStatus;
+    use std::sync::Mutex as StdMutex;
+    use std::time::Instant;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    struct Reply {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: String,
+    }
+
+    impl Reply {
+        fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    fn parse_reply(raw: &str) -> Reply {
+        let (head, body) = raw.split_once("\r\n\r\n").expect("complete head");
+        let mut lines = head.split("\r\n");
+        let status = lines.next().unwrap().split(' ').nth(1).unwrap();
+        let headers = lines
+            .map(|l| {
+                let (k, v) = l.split_once(':').unwrap();
+                (k.trim().to_string(), v.trim().to_string())
+            })
+            .collect();
+        Reply {
+            status: status.parse().unwrap(),
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    /// A minimal HTTP/1.1 client: one request, `Connection: close`, read to EOF.
+    async fn request(addr: SocketAddr, method: &str, path: &str, extra: &str) -> Reply {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        let req =
+            format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut raw = String::new();
+        s.read_to_string(&mut raw).await.unwrap();
+        parse_reply(&raw)
+    }
+
+    fn scrape_ok(seen: Arc<StdMutex<Vec<Option<Duration>>>>) -> ScrapeFn {
+        Arc::new(move |deadline| {
+            seen.lock().unwrap().push(deadline);
+            Box::pin(async { Ok("# TYPE up gauge\nup 1\n".to_string()) })
+        })
+    }
+
+    fn local_cfg() -> SystemConfig {
+        SystemConfig {
+            enabled: true,
+            host: "127.0.0.1".into(),
+            port: 0,
+            ..SystemConfig::default()
+        }
+    }
+
+    async fn start(cfg: &SystemConfig, scrape: ScrapeFn) -> (StatusServer, Arc<Health>) {
+        let health = Arc::new(Health::new(HealthStatus::NotReady, vec![]));
+        let server = StatusServer::start(cfg, health.clone(), scrape)
+            .await
+            .unwrap();
+        (server, health)
+    }
+
+    #[tokio::test]
+    async fn routes() {
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let (server, health) = start(&local_cfg(), scrape_ok(seen.clone())).await;
+        let addr = server.local_addr();
+        assert_ne!(addr.port(), 0);
+
+        let r = request(addr, "GET", "/metrics", "").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-type"), Some(METRICS_CONTENT_TYPE));
+        assert_eq!(r.body, "# TYPE up gauge\nup 1\n");
+
+        let r = request(addr, "GET", "/health", "").await;
+        assert_eq!(r.status, 503);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(v["status"], "notready");
+
+        health.set_status(HealthStatus::Ready);
+        for path in ["/health", "/live", "/live?probe=1"] {
+            let r = request(addr, "GET", path, "").await;
+            assert_eq!(r.status, 200, "{path}");
+            assert_eq!(r.header("content-type"), Some("application/json"));
+            let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+            assert_eq!(v["status"], "ready");
+        }
+
+        for path in ["/", "/nope", "/metrics/", "/healthz"] {
+            let r = request(addr, "GET", path, "").await;
+            assert_eq!(r.status, 404, "{path}");
+            assert_eq!(r.body, "Route not found");
+            assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+        }
+
+        let r = request(addr, "POST", "/metrics", "Content-Length: 0\r\n").await;
+        assert_eq!(r.status, 405);
+
+        let r = request(addr, "HEAD", "/health", "").await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body, "");
+
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn scrape_error_is_500() {
+        let scrape: ScrapeFn = Arc::new(|_| {
+            Box::pin(async { Err(MetricsError::new(ErrorKind::Closed, "runtime closed")) })
+        });
+        let (server, _) = start(&local_cfg(), scrape).await;
+        let r = request(server.local_addr(), "GET", "/metrics", "").await;
+        assert_eq!(r.status, 500);
+        assert_eq!(r.body, "Failed to get metrics: runtime closed");
+        assert!(r.header("content-type").unwrap().starts_with("text/plain"));
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn scrape_timeout_header_reaches_callback() {
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let (server, _) = start(&local_cfg(), scrape_ok(seen.clone())).await;
+        let addr = server.local_addr();
+        let h = |v: &str| format!("X-Prometheus-Scrape-Timeout-Seconds: {v}\r\n");
+        request(addr, "GET", "/metrics", &h("2.5")).await;
+        request(addr, "GET", "/metrics", &h("10")).await;
+        request(addr, "GET", "/metrics", &h("soon")).await;
+        request(addr, "GET", "/metrics", &h("-1")).await;
+        request(addr, "GET", "/metrics", "").await;
+        assert_eq!(
+            *seen.lock().unwrap(),
+            vec![
+                Some(Duration::from_millis(2500)),
+                Some(Duration::from_secs(10)),
+                None,
+                None,
+                None
+            ]
+        );
+        server.shutdown().await;
+    }
+
+    #[test]
+    fn deadline_parsing() {
+        let mut h = HeaderMap::new();
+        assert_eq!(scrape_deadline(&h), None);
+        for (v, want) in [
+            ("0.5", Some(Duration::from_millis(500))),
+            (" 3 ", Some(Duration::from_secs(3))),
+            ("0", None),
+            ("NaN", None),
+            ("inf", None),
+            ("1e400", None),
+            ("", None),
+        ] {
+            h.insert(SCRAPE_TIMEOUT_HEADER, HeaderValue::from_str(v).unwrap());
+            assert_eq!(scrape_deadline(&h), want, "{v:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn custom_health_path_replaces_default() {
+        let cfg = SystemConfig {
+            health_path: "/healthz".into(),
+            live_path: "/livez".into(),
+            ..local_cfg()
+        };
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let (server, _) = start(&cfg, scrape_ok(seen)).await;
+        let addr = server.local_addr();
+        assert_eq!(request(addr, "GET", "/healthz", "").await.status, 503);
+        assert_eq!(request(addr, "GET", "/livez", "").await.status, 503);
+        let r = request(addr, "GET", "/health", "").await;
+        assert_eq!(r.status, 404);
+        assert_eq!(r.body, "Route not found");
+        assert_eq!(request(addr, "GET", "/live", "").await.status, 404);
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn literal_paths_are_not_patterns() {
+        let cfg = SystemConfig {
+            health_path: "/{id}".into(),
+            live_path: "/{id}".into(),
+            ..local_cfg()
+        };
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let (server, _) = start(&cfg, scrape_ok(seen)).await;
+        let addr = server.local_addr();
+        assert_eq!(request(addr, "GET", "/%7Bid%7D", "").await.status, 404);
+        assert_eq!(request(addr, "GET", "/x", "").await.status, 404);
+        assert_eq!(request(addr, "GET", "/{id}", "").await.status, 503);
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn taken_port_and_bad_host() {
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let (server, _) = start(&local_cfg(), scrape_ok(seen.clone())).await;
+        let cfg = SystemConfig {
+            port: server.local_addr().port(),
+            ..local_cfg()
+        };
+        let health = Arc::new(Health::new(HealthStatus::Ready, vec![]));
+        let e = StatusServer::start(&cfg, health.clone(), scrape_ok(seen.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Server);
+        assert_eq!(
+            e.message,
+            format!(
+                "cannot bind the system status server to {}: address in use",
+                server.local_addr()
+            )
+        );
+
+        let bad = SystemConfig {
+            host: "not-an-ip".into(),
+            ..local_cfg()
+        };
+        let e = StatusServer::start(&bad, health.clone(), scrape_ok(seen.clone()))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Server);
+
+        // TEST-NET-1 is never a local address.
+        let foreign = SystemConfig {
+            host: "192.0.2.1".into(),
+            ..local_cfg()
+        };
+        let e = StatusServer::start(&foreign, health, scrape_ok(seen))
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::Server);
+        assert!(e.message.contains("192.0.2.1:0"), "{}", e.message);
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_idle_keep_alive_and_frees_port() {
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let (server, _) = start(&local_cfg(), scrape_ok(seen)).await;
+        let addr = server.local_addr();
+
+        // Leave a keep-alive connection idle after one exchange, as Prometheus does.
+        let mut idle = TcpStream::connect(addr).await.unwrap();
+        idle.write_all(b"GET /live HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let n = idle.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 503"));
+
+        let t = Instant::now();
+        server.shutdown().await;
+        assert!(
+            t.elapsed() < Duration::from_millis(900),
+            "{:?}",
+            t.elapsed()
+        );
+        // The idle connection was closed by the server.
+        let n = tokio::time::timeout(Duration::from_secs(1), idle.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+        TcpListener::bind(addr).await.expect("port free again");
+
+        // Idempotent.
+        server.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn shutdown_aborts_stuck_scrape_and_stalled_client() {
+        let scrape: ScrapeFn = Arc::new(|_| Box::pin(std::future::pending()));
+        let (server, _) = start(&local_cfg(), scrape).await;
+        let addr = server.local_addr();
+
+        let mut stuck = TcpStream::connect(addr).await.unwrap();
+        stuck
+            .write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        // A client that stops halfway through its request head.
+        let mut stalled = TcpStream::connect(addr).await.unwrap();
+        stalled.write_all(b"GET /metr").await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+
+        let t = Instant::now();
+        server.shutdown().await;
+        let took = t.elapsed();
+        assert!(took >= Duration::from_millis(900), "{took:?}");
+        assert!(took < Duration::from_secs(2), "{took:?}");
+
+        let mut raw = String::new();
+        tokio::time::timeout(Duration::from_secs(1), stuck.read_to_string(&mut raw))
+            .await
+            .unwrap()
+            .unwrap();
+        let r = parse_reply(&raw);
+        assert_eq!(r.status, 500);
+        assert!(r.body.contains("shutting down"), "{}", r.body);
+
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(1), stalled.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+        TcpListener::bind(addr).await.expect("port free again");
+    }
+
+    #[tokio::test]
+    async fn concurrent_shutdowns_and_drop() {
+        let seen = Arc::new(StdMutex::new(Vec::new()));
+        let (server, _) = start(&local_cfg(), scrape_ok(seen.clone())).await;
+        let server = Arc::new(server);
+        let (a, b) = (server.clone(), server.clone());
+        let (ra, rb) = tokio::join!(
+            tokio::spawn(async move { a.shutdown().await }),
+            tokio::spawn(async move { b.shutdown().await })
+        );
+        ra.unwrap();
+        rb.unwrap();
+
+        // Dropping without shutdown stops the server too.
+        let (server, _) = start(&local_cfg(), scrape_ok(seen)).await;
+        let addr = server.local_addr();
+        drop(server);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            if TcpListener::bind(addr).await.is_ok() {
+                break;
+            }
+            assert!(Instant::now() < deadline, "port still taken after drop");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}

@@ -1,0 +1,303 @@
+//! N-API binding of dynamo-metrics-core. A thin layer: argument conversion, the JS callback hook,
+//! and error codes. Metric updates never come through here; they write JS slabs directly.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use dynamo_metrics_core::config::{ConfigOverrides, SystemConfig};
+use dynamo_metrics_core::family::MetricKind;
+use dynamo_metrics_core::hierarchy::Level;
+use dynamo_metrics_core::registry::FamilySpec;
+use dynamo_metrics_core::runtime::Runtime;
+use dynamo_metrics_core::scrape::{CallbackInvoker, InvokeFuture};
+use dynamo_metrics_core::{ErrorKind, MetricsError};
+use napi::bindgen_prelude::{Float64Array, Promise};
+use napi::threadsafe_function::ThreadsafeFunction;
+use napi::{Result, Status};
+use napi_derive::napi;
+
+/// napi-rs only throws `Status` codes from `#[napi]` functions, so the core's error code travels as
+/// a `[CODE] ` prefix of the message; `src-ts/errors.ts` turns it into a typed error class.
+fn js(e: MetricsError) -> napi::Error {
+    napi::Error::new(
+        Status::InvalidArg,
+        format!("[{}] {}", e.kind.code(), e.message),
+    )
+}
+
+#[napi(object)]
+pub struct RuntimeOptions {
+    pub system_enabled: Option<bool>,
+    pub system_port: Option<u32>,
+    pub system_host: Option<String>,
+    pub starting_health_status: Option<String>,
+    pub health_path: Option<String>,
+    pub live_path: Option<String>,
+    pub use_endpoint_health_status: Option<Vec<String>>,
+    pub scrape_timeout_ms: Option<u32>,
+    /// f64 slots per slab (the JS side allocates slabs of this size).
+    pub slab_size: u32,
+}
+
+/// What the JS scrape hook receives: the callbacks to run and the snapshot token to commit.
+#[napi(object)]
+pub struct ScrapeRequest {
+    pub ids: Vec<u32>,
+    pub token: f64,
+}
+
+type Hook =
+    ThreadsafeFunction<ScrapeRequest, Promise<Vec<String>>, ScrapeRequest, Status, false, true>;
+
+struct HookInvoker(Arc<Hook>);
+
+impl CallbackInvoker for HookInvoker {
+    fn invoke(&self, ids: Vec<u32>, token: u64) -> InvokeFuture {
+        let hook = Arc::clone(&self.0);
+        Box::pin(async move {
+            let req = ScrapeRequest {
+                ids,
+                token: token as f64,
+            };
+            let promise = hook
+                .call_async_catch(req)
+                .await
+                .map_err(|e| e.reason.clone())?;
+            promise.await.map_err(|e| e.reason.clone())
+        })
+    }
+}
+
+#[napi(object)]
+pub struct FamilyOptions {
+    /// counter | intcounter | gauge | intgauge | histogram
+    pub kind: String,
+    pub vec: bool,
+    pub name: String,
+    pub help: String,
+    pub label_names: Vec<String>,
+    /// [key, value] pairs.
+    pub const_labels: Vec<Vec<String>>,
+    pub buckets: Option<Vec<f64>>,
+}
+
+#[napi(object)]
+pub struct FamilyInfo {
+    pub id: u32,
+    pub name: String,
+    pub slot: Option<u32>,
+    pub width: u32,
+    pub buckets: Vec<f64>,
+    /// [key, value] pairs, auto labels included, sorted by key.
+    pub const_labels: Vec<Vec<String>>,
+}
+
+#[napi(object)]
+pub struct ServerInfo {
+    pub host: String,
+    pub port: u32,
+}
+
+#[napi]
+pub struct NativeRuntime {
+    rt: Arc<Runtime>,
+    /// Keeps the JS slabs alive while Rust may read them.
+    slabs: Mutex<Vec<Float64Array>>,
+    server: Option<ServerInfo>,
+}
+
+/// Resolves the configuration, starts the status server when enabled, and installs the hook.
+#[napi]
+pub async fn create_runtime(
+    options: RuntimeOptions,
+    // Spelled out (not the `Hook` alias) so the generated index.d.ts gets a real function type.
+    hook: ThreadsafeFunction<
+        ScrapeRequest,
+        Promise<Vec<String>>,
+        ScrapeRequest,
+        Status,
+        false,
+        true,
+    >,
+) -> Result<NativeRuntime> {
+    let overrides = ConfigOverrides {
+        system_enabled: options.system_enabled,
+        system_port: options.system_port,
+        system_host: options.system_host,
+        starting_health_status: options.starting_health_status,
+        health_path: options.health_path,
+        live_path: options.live_path,
+        use_endpoint_health_status: options.use_endpoint_health_status,
+        scrape_timeout_ms: options.scrape_timeout_ms,
+    };
+    let config = SystemConfig::from_process_env(&overrides).map_err(js)?;
+    let rt = Runtime::new(config, options.slab_size).map_err(js)?;
+    rt.set_invoker(Some(Arc::new(HookInvoker(Arc::new(hook)))));
+    let addr = rt.start_server().await.map_err(js)?;
+    Ok(NativeRuntime {
+        rt,
+        slabs: Mutex::new(Vec::new()),
+        server: addr.map(|a| ServerInfo {
+            host: a.ip().to_string(),
+            port: a.port() as u32,
+        }),
+    })
+}
+
+#[napi]
+impl NativeRuntime {
+    #[napi(getter)]
+    pub fn server_info(&self) -> Option<ServerInfo> {
+        self.server.as_ref().map(|s| ServerInfo {
+            host: s.host.clone(),
+            port: s.port,
+        })
+    }
+
+    /// Returns the child level's node id (the same id when asked twice).
+    #[napi]
+    pub fn child(&self, parent: u32, level: String, name: String) -> Result<u32> {
+        let level = Level::parse(&level).map_err(js)?;
+        self.rt
+            .registry_mut()
+            .map_err(js)?
+            .child(parent, level, &name)
+            .map_err(js)
+    }
+
+    #[napi]
+    pub fn create_family(&self, node: u32, o: FamilyOptions) -> Result<FamilyInfo> {
+        let spec = FamilySpec {
+            kind: MetricKind::parse(&o.kind).map_err(js)?,
+            vec: o.vec,
+            name: o.name,
+            help: o.help,
+            label_names: o.label_names,
+            const_labels: o
+                .const_labels
+                .into_iter()
+                .map(|p| {
+                    let mut it = p.into_iter();
+                    (it.next().unwrap_or_default(), it.next().unwrap_or_default())
+                })
+                .collect(),
+            buckets: o.buckets,
+        };
+        let c = self
+            .rt
+            .registry_mut()
+            .map_err(js)?
+            .create_family(node, &spec)
+            .map_err(js)?;
+        Ok(FamilyInfo {
+            id: c.family,
+            name: c.name,
+            slot: c.slot,
+            width: c.width,
+            buckets: c.buckets,
+            const_labels: c
+                .const_labels
+                .into_iter()
+                .map(|(k, v)| vec![k, v])
+                .collect(),
+        })
+    }
+
+    /// Creates the series of one label set; `values[i]` is null when the JS value had a bad type.
+    #[napi]
+    pub fn create_series(
+        &self,
+        family: u32,
+        keys: Vec<String>,
+        values: Vec<Option<String>>,
+    ) -> Result<u32> {
+        let pairs: Vec<(String, Option<String>)> = keys.into_iter().zip(values).collect();
+        self.rt
+            .registry_mut()
+            .map_err(js)?
+            .create_series(family, &pairs)
+            .map_err(js)
+    }
+
+    #[napi]
+    pub fn remove_series(&self, family: u32, slot: u32) -> Result<bool> {
+        self.rt
+            .registry_mut()
+            .map_err(js)?
+            .remove_series(family, slot)
+            .map_err(js)
+    }
+
+    #[napi]
+    pub fn reset_family(&self, family: u32) -> Result<()> {
+        self.rt
+            .registry_mut()
+            .map_err(js)?
+            .reset_family(family)
+            .map_err(js)
+    }
+
+    /// Hands slab `index` to Rust once; JS keeps writing it, Rust reads it at scrape time.
+    #[napi]
+    pub fn attach_slab(&self, index: u32, slab: Float64Array) -> Result<()> {
+        let len = slab.len();
+        if len < self.rt.slabs().slab_size() {
+            return Err(js(MetricsError::new(
+                ErrorKind::InvalidValue,
+                format!(
+                    "slab {index} has {len} slots, expected {}",
+                    self.rt.slabs().slab_size()
+                ),
+            )));
+        }
+        // SAFETY: the typed array is stored below and only released after detach_all (shutdown)
+        // or when this object is finalized; its buffer is private to the package and never detached.
+        unsafe { self.rt.slabs().attach(index as usize, slab.as_ptr(), len) };
+        self.slabs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(slab);
+        Ok(())
+    }
+
+    #[napi]
+    pub fn register_callback(&self, node: u32) -> Result<u32> {
+        self.rt
+            .registry_mut()
+            .map_err(js)?
+            .register_callback(node)
+            .map_err(js)
+    }
+
+    #[napi]
+    pub fn unregister_callback(&self, id: u32) -> bool {
+        match self.rt.registry_mut() {
+            Ok(mut r) => r.unregister_callback(id),
+            Err(_) => false,
+        }
+    }
+
+    /// Called by the JS hook, on the JS thread, after the callbacks of scrape `token` settled.
+    #[napi]
+    pub fn commit_snapshot(&self, token: f64) {
+        self.rt.commit_snapshot(token as u64);
+    }
+
+    /// Runs the subtree's callbacks and renders `node` and its descendants.
+    #[napi]
+    pub async fn render(&self, node: u32, timeout_ms: Option<u32>) -> Result<String> {
+        let deadline = timeout_ms.map(|ms| Duration::from_millis(ms as u64));
+        self.rt.scrape(node, deadline).await.map_err(js)
+    }
+
+    #[napi]
+    pub fn set_health_status(&self, status: String) -> Result<()> {
+        self.rt.set_health_status(&status).map_err(js)
+    }
+
+    /// Stops the server and the callbacks; the process can then exit.
+    #[napi]
+    pub async fn shutdown(&self) {
+        self.rt.shutdown().await;
+    }
+}

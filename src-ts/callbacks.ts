@@ -1,0 +1,64 @@
+import type { NativeRuntime, ScrapeRequest } from './native'
+
+/** A function run before every scrape of its level (or an ancestor's); may return a Promise. */
+export type MetricsCallback = () => void | Promise<void>
+
+interface Entry {
+  fn: MetricsCallback
+  /** An async run that has not settled yet (it missed a deadline); it is not started again. */
+  running: boolean
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}
+
+/**
+ * The JS side of a scrape: Rust asks for a list of callback ids; they run once each, in
+ * registration order; then the slab snapshot is committed on this thread, so Rust encodes a
+ * consistent state off the JS thread. Failures are returned for Rust to log and count.
+ */
+export class CallbackTable {
+  private readonly entries = new Map<number, Entry>()
+  /** @internal Set once the native runtime exists (the hook is created before it). */
+  rt: NativeRuntime | undefined
+
+  add(id: number, fn: MetricsCallback): void {
+    this.entries.set(id, { fn, running: false })
+  }
+
+  delete(id: number): void {
+    this.entries.delete(id)
+  }
+
+  readonly hook = async (req: ScrapeRequest): Promise<string[]> => {
+    const failures: string[] = []
+    const pending: Promise<void>[] = []
+    for (const id of req.ids) {
+      const e = this.entries.get(id)
+      if (e === undefined || e.running) continue
+      try {
+        const r = e.fn()
+        if (r !== undefined && r !== null && typeof (r as Promise<void>).then === 'function') {
+          e.running = true
+          pending.push(
+            Promise.resolve(r).then(
+              () => {
+                e.running = false
+              },
+              (err: unknown) => {
+                e.running = false
+                failures.push(describe(err))
+              },
+            ),
+          )
+        }
+      } catch (err) {
+        failures.push(describe(err))
+      }
+    }
+    if (pending.length > 0) await Promise.all(pending)
+    this.rt?.commitSnapshot(req.token)
+    return failures
+  }
+}

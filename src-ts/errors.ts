@@ -1,0 +1,79 @@
+/** Base class of every error this package throws for bad input or bad state. */
+export class MetricsError extends Error {
+  /** Stable machine-readable code, e.g. `ERR_DYNAMO_INVALID_NAME`. */
+  readonly code: string
+  constructor(code: string, message: string) {
+    super(message)
+    this.code = code
+    this.name = new.target.name
+  }
+}
+
+/** An empty or unsanitizable metric or hierarchy name. */
+export class InvalidNameError extends MetricsError {}
+/** A bad label name or label set: reserved, `le` on a histogram, duplicate, missing or unknown. */
+export class InvalidLabelError extends MetricsError {}
+/** Empty help text. */
+export class InvalidHelpError extends MetricsError {}
+/** Histogram buckets that are empty, not finite or not strictly increasing. */
+export class InvalidBucketsError extends MetricsError {}
+/** A value a metric cannot take: a non-integer to an Int metric, a negative or NaN counter increment. */
+export class InvalidValueError extends MetricsError {}
+/** The same series registered twice at the same level. */
+export class DuplicateMetricError extends MetricsError {}
+/** The same metric name created with a different type, help, label names or buckets. */
+export class MetricConflictError extends MetricsError {}
+/** Bad configuration: environment variables or `DistributedRuntime.create()` options. */
+export class ConfigError extends MetricsError {}
+/** The status server could not start (for example, the port is taken). */
+export class ServerError extends MetricsError {}
+/** The runtime was shut down. */
+export class RuntimeClosedError extends MetricsError {}
+
+const classes: Record<string, new (code: string, message: string) => MetricsError> = {
+  ERR_DYNAMO_INVALID_NAME: InvalidNameError,
+  ERR_DYNAMO_INVALID_LABEL: InvalidLabelError,
+  ERR_DYNAMO_INVALID_HELP: InvalidHelpError,
+  ERR_DYNAMO_INVALID_BUCKETS: InvalidBucketsError,
+  ERR_DYNAMO_INVALID_VALUE: InvalidValueError,
+  ERR_DYNAMO_DUPLICATE_METRIC: DuplicateMetricError,
+  ERR_DYNAMO_METRIC_CONFLICT: MetricConflictError,
+  ERR_DYNAMO_CONFIG: ConfigError,
+  ERR_DYNAMO_SERVER: ServerError,
+  ERR_DYNAMO_CLOSED: RuntimeClosedError,
+}
+
+const CODED = /^\[(ERR_DYNAMO_[A-Z_]+)\] ([\s\S]*)$/
+
+/** Turns a native error (its message carries `[CODE] `, see the binding) into its typed class. */
+export function translate(e: unknown): unknown {
+  if (!(e instanceof Error)) return e
+  const m = CODED.exec(e.message)
+  if (m === null) return e
+  const Cls = classes[m[1]] ?? MetricsError
+  return new Cls(m[1], m[2])
+}
+
+/** Calls into the binding, rethrowing its errors as typed classes. */
+export function call<T>(fn: () => T): T {
+  try {
+    return fn()
+  } catch (e) {
+    throw translate(e)
+  }
+}
+
+export async function callAsync<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (e) {
+    throw translate(e)
+  }
+}
+
+export function invalidValue(metric: string, method: string, value: unknown, rule: string): InvalidValueError {
+  return new InvalidValueError(
+    'ERR_DYNAMO_INVALID_VALUE',
+    `${method}(${String(value)}) on metric '${metric}': ${rule}`,
+  )
+}

@@ -1,0 +1,118 @@
+import { call } from './errors'
+import {
+  Counter,
+  CounterVec,
+  type FamilyHandle,
+  Gauge,
+  GaugeVec,
+  Histogram,
+  HistogramVec,
+  IntCounter,
+  IntCounterVec,
+  IntGauge,
+  IntGaugeVec,
+  scalar,
+} from './metrics'
+import type { NativeRuntime } from './native'
+import type { SlabStore } from './store'
+
+/** Const labels as an object, or as `[key, value]` pairs like Dynamo's Python API. */
+export type ConstLabels = Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>
+
+export interface HistogramOptions {
+  /** Bucket upper bounds, strictly increasing and finite (a trailing `+Inf` is implicit). Default: Prometheus's `[0.005 ... 10]`. */
+  buckets?: readonly number[]
+  constLabels?: ConstLabels
+}
+
+type Kind = 'counter' | 'intcounter' | 'gauge' | 'intgauge' | 'histogram'
+
+function pairs(c: ConstLabels | undefined): string[][] {
+  if (c === undefined || c === null) return []
+  const entries = Array.isArray(c) ? (c as ReadonlyArray<readonly [unknown, unknown]>) : Object.entries(c)
+  return entries.map(([k, v]) => [String(k), String(v)])
+}
+
+/**
+ * The metric constructors of one hierarchy level (`runtime.metrics`, `endpoint.metrics`, ...).
+ * Names get Dynamo's `dynamo_component_` prefix and the level's `dynamo_*` labels.
+ */
+export class Metrics {
+  /** @internal */
+  constructor(
+    private readonly rt: NativeRuntime,
+    private readonly store: SlabStore,
+    private readonly node: number,
+  ) {}
+
+  private family(
+    kind: Kind,
+    vec: boolean,
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    constLabels: ConstLabels | undefined,
+    buckets?: readonly number[],
+  ): FamilyHandle {
+    const info = call(() =>
+      this.rt.createFamily(this.node, {
+        kind,
+        vec,
+        name,
+        help,
+        labelNames: [...labelNames],
+        constLabels: pairs(constLabels),
+        buckets: buckets === undefined ? undefined : [...buckets],
+      }),
+    )
+    return { rt: this.rt, store: this.store, info }
+  }
+
+  createCounter(name: string, help: string, constLabels?: ConstLabels): Counter {
+    return scalar(this.family('counter', false, name, help, [], constLabels), (s, o, d) => new Counter(s, o, d))
+  }
+
+  createIntCounter(name: string, help: string, constLabels?: ConstLabels): IntCounter {
+    return scalar(this.family('intcounter', false, name, help, [], constLabels), (s, o, d) => new IntCounter(s, o, d))
+  }
+
+  createGauge(name: string, help: string, constLabels?: ConstLabels): Gauge {
+    return scalar(this.family('gauge', false, name, help, [], constLabels), (s, o, d) => new Gauge(s, o, d))
+  }
+
+  createIntGauge(name: string, help: string, constLabels?: ConstLabels): IntGauge {
+    return scalar(this.family('intgauge', false, name, help, [], constLabels), (s, o, d) => new IntGauge(s, o, d))
+  }
+
+  createHistogram(name: string, help: string, options?: HistogramOptions): Histogram {
+    const h = this.family('histogram', false, name, help, [], options?.constLabels, options?.buckets)
+    const bounds = Float64Array.from(h.info.buckets)
+    return scalar(h, (s, o, d) => new Histogram(s, o, d, bounds))
+  }
+
+  createCounterVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): CounterVec<L> {
+    return new CounterVec(this.family('counter', true, name, help, labelNames, constLabels), labelNames)
+  }
+
+  createIntCounterVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): IntCounterVec<L> {
+    return new IntCounterVec(this.family('intcounter', true, name, help, labelNames, constLabels), labelNames)
+  }
+
+  createGaugeVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): GaugeVec<L> {
+    return new GaugeVec(this.family('gauge', true, name, help, labelNames, constLabels), labelNames)
+  }
+
+  createIntGaugeVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): IntGaugeVec<L> {
+    return new IntGaugeVec(this.family('intgauge', true, name, help, labelNames, constLabels), labelNames)
+  }
+
+  createHistogramVec<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    options?: HistogramOptions,
+  ): HistogramVec<L> {
+    const h = this.family('histogram', true, name, help, labelNames, options?.constLabels, options?.buckets)
+    return new HistogramVec(h, labelNames)
+  }
+}

@@ -1,0 +1,34 @@
+export { DistributedRuntime, Namespace, Component, Endpoint } from './runtime'
+export type { RuntimeOptions, SystemStatusServerInfo } from './runtime'
+export { Metrics } from './factory'
+export type { ConstLabels, HistogramOptions } from './factory'
+export {
+  Counter,
+  IntCounter,
+  Gauge,
+  IntGauge,
+  Histogram,
+  CounterVec,
+  IntCounterVec,
+  GaugeVec,
+  IntGaugeVec,
+  HistogramVec,
+} from './metrics'
+export type { MetricDescription } from './metrics'
+export type { Labels, LabelValue } from './labels'
+export type { MetricsCallback } from './callbacks'
+export {
+  MetricsError,
+  InvalidNameError,
+  InvalidLabelError,
+  InvalidHelpError,
+  InvalidBucketsError,
+  InvalidValueError,
+  DuplicateMetricError,
+  MetricConflictError,
+  ConfigError,
+  ServerError,
+  RuntimeClosedError,
+} from './errors'
+/** Prometheus's default histogram buckets. */
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])

@@ -1,0 +1,9 @@
+// The generated napi-rs loader at the package root (index.js); never edited by hand.
+import type * as Binding from '../index'
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const native: typeof Binding = require('../../index.js')
+
+export type NativeRuntime = Binding.NativeRuntime
+export type FamilyInfo = Binding.FamilyInfo
+export type ScrapeRequest = Binding.ScrapeRequest

@@ -1,0 +1,177 @@
+import { CallbackTable, type MetricsCallback } from './callbacks'
+import { call, callAsync } from './errors'
+import { Metrics } from './factory'
+import { native, type NativeRuntime } from './native'
+import { SLAB_SIZE, SlabStore } from './store'
+
+export interface RuntimeOptions {
+  /** Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`. */
+  systemEnabled?: boolean
+  /** Port of the status server (0 = a free port); wins over `DYN_SYSTEM_PORT` and enables the server. */
+  systemPort?: number
+  /** Address to bind; wins over `DYN_SYSTEM_HOST` (default `0.0.0.0`). */
+  systemHost?: string
+  /** `ready` or `notready`; wins over `DYN_SYSTEM_STARTING_HEALTH_STATUS` (default `notready`). */
+  startingHealthStatus?: 'ready' | 'notready'
+  /** Wins over `DYN_SYSTEM_HEALTH_PATH` (default `/health`). */
+  healthPath?: string
+  /** Wins over `DYN_SYSTEM_LIVE_PATH` (default `/live`). */
+  livePath?: string
+  /** Endpoints that must be ready for `/health` to be 200; wins over `DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS`. */
+  useEndpointHealthStatus?: string[]
+  /** Deadline for the callbacks of one scrape in ms; wins over `DYN_METRICS_SCRAPE_TIMEOUT_MS` (default 1000). */
+  scrapeTimeoutMs?: number
+}
+
+export interface SystemStatusServerInfo {
+  readonly host: string
+  readonly port: number
+}
+
+/** @internal Shared by every level of one runtime. */
+interface Shared {
+  rt: NativeRuntime
+  store: SlabStore
+  callbacks: CallbackTable
+}
+
+/** What every level has: metric constructors, callbacks and its own exposition text. */
+abstract class Level {
+  /** Constructors of metrics that carry this level's `dynamo_*` labels. */
+  readonly metrics: Metrics
+  /** @internal */
+  protected constructor(
+    protected readonly shared: Shared,
+    protected readonly node: number,
+  ) {
+    this.metrics = new Metrics(shared.rt, shared.store, node)
+  }
+
+  /**
+   * Runs `callback` before every scrape of this level or an ancestor (sync or async). A throw or
+   * rejection is logged and counted in `dynamo_component_metrics_callback_errors_total`; the
+   * scrape still answers. Returns a function that unregisters it.
+   */
+  registerMetricsCallback(callback: MetricsCallback): () => void {
+    if (typeof callback !== 'function') throw new TypeError('registerMetricsCallback expects a function')
+    const id = call(() => this.shared.rt.registerCallback(this.node))
+    this.shared.callbacks.add(id, callback)
+    let done = false
+    return () => {
+      if (done) return
+      done = true
+      this.shared.rt.unregisterCallback(id)
+      this.shared.callbacks.delete(id)
+    }
+  }
+
+  /** Runs this subtree's callbacks and renders this level plus its descendants (Prometheus text 0.0.4). */
+  prometheusMetricsFmt(): Promise<string> {
+    return callAsync(() => this.shared.rt.render(this.node))
+  }
+
+  /** @internal */
+  protected childNode(level: 'namespace' | 'component' | 'endpoint', name: string): number {
+    return call(() => this.shared.rt.child(this.node, level, name))
+  }
+}
+
+/** Caches children so asking twice returns the same object. */
+function cached<T>(map: Map<string, T>, name: string, make: () => T): T {
+  let c = map.get(name)
+  if (c === undefined) {
+    c = make()
+    map.set(name, c)
+  }
+  return c
+}
+
+export class Endpoint extends Level {
+  /** @internal */
+  constructor(
+    shared: Shared,
+    node: number,
+    readonly name: string,
+  ) {
+    super(shared, node)
+  }
+}
+
+export class Component extends Level {
+  private readonly endpoints = new Map<string, Endpoint>()
+  /** @internal */
+  constructor(
+    shared: Shared,
+    node: number,
+    readonly name: string,
+  ) {
+    super(shared, node)
+  }
+  endpoint(name: string): Endpoint {
+    return cached(this.endpoints, name, () => new Endpoint(this.shared, this.childNode('endpoint', name), name))
+  }
+}
+
+export class Namespace extends Level {
+  private readonly namespaces = new Map<string, Namespace>()
+  private readonly components = new Map<string, Component>()
+  /** @internal */
+  constructor(
+    shared: Shared,
+    node: number,
+    readonly name: string,
+  ) {
+    super(shared, node)
+  }
+  /** A nested namespace; its metrics are labelled `dynamo_namespace="<outer>_<inner>"`. */
+  namespace(name: string): Namespace {
+    return cached(this.namespaces, name, () => new Namespace(this.shared, this.childNode('namespace', name), name))
+  }
+  component(name: string): Component {
+    return cached(this.components, name, () => new Component(this.shared, this.childNode('component', name), name))
+  }
+}
+
+export class DistributedRuntime extends Level {
+  private readonly namespaces = new Map<string, Namespace>()
+  private keepAlive: ReturnType<typeof setInterval> | undefined
+  private closing: Promise<void> | undefined
+  /** Bound address of the system status server, or null when it is not running. */
+  readonly systemStatusServer: SystemStatusServerInfo | null
+
+  private constructor(shared: Shared, server: SystemStatusServerInfo | null) {
+    super(shared, 0)
+    this.systemStatusServer = server
+    // Like a Node HTTP server, a running status server keeps the process alive until shutdown().
+    if (server !== null) this.keepAlive = setInterval(() => {}, 1 << 30)
+  }
+
+  /** Creates the runtime; starts the status server when the options or environment enable it. */
+  static async create(options: RuntimeOptions = {}): Promise<DistributedRuntime> {
+    const callbacks = new CallbackTable()
+    const rt = await callAsync(() => native.createRuntime({ ...options, slabSize: SLAB_SIZE }, callbacks.hook))
+    callbacks.rt = rt
+    const info = rt.serverInfo
+    const server = info ? Object.freeze({ host: info.host, port: info.port }) : null
+    return new DistributedRuntime({ rt, store: new SlabStore(rt), callbacks }, server)
+  }
+
+  namespace(name: string): Namespace {
+    return cached(this.namespaces, name, () => new Namespace(this.shared, this.childNode('namespace', name), name))
+  }
+
+  /** Sets the process-level health reported by `/health` and `/live`. */
+  setHealthStatus(status: 'ready' | 'notready'): void {
+    call(() => this.shared.rt.setHealthStatus(status))
+  }
+
+  /** Stops the status server and the callbacks; the process can then exit on its own. */
+  shutdown(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.shared.rt.shutdown()
+      if (this.keepAlive !== undefined) clearInterval(this.keepAlive)
+      this.keepAlive = undefined
+    })()
+    return this.closing
+  }
+}
