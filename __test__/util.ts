@@ -1,9 +1,10 @@
 // Shared helpers for the tests: they use the package as a user does (the built entry points).
 import { createServer } from 'node:net'
 import { request } from 'node:http'
+import { join } from 'node:path'
 
-export const PKG = new URL('../dist/cjs/index.js', import.meta.url).pathname
-export const PKG_ESM = new URL('../dist/esm/index.mjs', import.meta.url).pathname
+export const PKG = join(__dirname, '../dist/cjs/index.js')
+export const PKG_ESM = join(__dirname, '../dist/esm/index.mjs')
 
 /** A loopback port that was free a moment ago. */
 export function freePort(): Promise<number> {
