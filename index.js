@@ -837,3 +837,4 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeRuntime = nativeBinding.NativeRuntime
 module.exports.createRuntime = nativeBinding.createRuntime
+module.exports.createSeriesJoined = nativeBinding.createSeriesJoined

@@ -244,16 +244,34 @@ impl Registry {
         family: u32,
         pairs: &[(String, Option<String>)],
     ) -> Result<u32> {
-        let f = self.family(family)?;
-        let owned: Vec<String> = f
+        let owned: Vec<String> = self
+            .family(family)?
             .ordered_values(pairs)?
             .into_iter()
             .map(str::to_string)
             .collect();
+        let values: Vec<&str> = owned.iter().map(String::as_str).collect();
+        self.create_series_ordered(family, &values)
+    }
+
+    /// Creates a series from values already in declaration order (the caller checked the keys).
+    pub fn create_series_ordered(&mut self, family: u32, values: &[&str]) -> Result<u32> {
+        let f = self.family(family)?;
+        if values.len() != f.label_names.len() {
+            return Err(MetricsError::new(
+                ErrorKind::InvalidLabel,
+                format!(
+                    "metric '{}' takes {} label values ({}), got {}",
+                    f.name,
+                    f.label_names.len(),
+                    f.label_names.join(", "),
+                    values.len()
+                ),
+            ));
+        }
         let width = f.width;
         let slot = self.slots.alloc(width)?;
-        let values: Vec<&str> = owned.iter().map(String::as_str).collect();
-        let index = self.family_mut(family)?.add_series(slot, &values);
+        let index = self.family_mut(family)?.add_series(slot, values);
         let need = (slot + 1) as usize;
         if self.slot_series.len() < need {
             self.slot_series.resize(need, u32::MAX);

@@ -1,0 +1,45 @@
+// Model check of the JS-side label index (leaves upgraded to maps, pruning on remove) against a
+// plain Map: random add/remove/get on a 3-label GaugeVec, then the rendered text must agree.
+import { describe, expect, it } from 'vitest'
+import { DistributedRuntime } from '../dist/cjs/index.js'
+
+describe('label index', () => {
+  it('agrees with a reference map under random add, remove and get', async () => {
+    const rt = await DistributedRuntime.create({ systemEnabled: false })
+    try {
+      const v = rt.metrics.createGaugeVec('model_check', 'h', ['a', 'b', 'c'] as const)
+      const ref = new Map<string, number>()
+      let seed = 7
+      const rnd = (n: number): number => {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff
+        return seed % n
+      }
+      for (let step = 0; step < 20000; step++) {
+        const l = { a: `a${rnd(5)}`, b: `b${rnd(3)}`, c: `c${rnd(40)}` }
+        const k = `${l.a}|${l.b}|${l.c}`
+        const op = rnd(10)
+        if (op < 6) {
+          v.add(1, l)
+          ref.set(k, (ref.get(k) ?? 0) + 1)
+        } else if (op < 8) {
+          expect(v.remove(l)).toBe(ref.has(k))
+          ref.delete(k)
+        } else {
+          expect(v.get(l)).toBe(ref.get(k) ?? 0)
+          ref.set(k, ref.get(k) ?? 0)
+        }
+      }
+      const text = await rt.prometheusMetricsFmt()
+      const lines = text.split('\n').filter((x) => x.startsWith('dynamo_component_model_check{'))
+      expect(lines.length).toBe(ref.size)
+      for (const line of lines) {
+        const m = /a="(\w+)",b="(\w+)",c="(\w+)"} (\S+)/.exec(line)
+        expect(m).not.toBeNull()
+        const [, a, b, c, value] = m as RegExpExecArray
+        expect(Number(value)).toBe(ref.get(`${a}|${b}|${c}`))
+      }
+    } finally {
+      await rt.shutdown()
+    }
+  })
+})
