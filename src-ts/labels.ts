@@ -54,8 +54,6 @@ function text(v: unknown): string | null {
     case 'string':
       return v
     case 'number':
-    case 'bigint':
-    case 'boolean':
       return String(v)
     default:
       return null

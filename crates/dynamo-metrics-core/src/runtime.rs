@@ -36,6 +36,8 @@ pub struct Runtime {
     uptime: prometheus::Gauge,
     callback_errors: prometheus::IntCounter,
     closed: AtomicBool,
+    /// Largest exposition so far, to pre-size the next one.
+    last_len: std::sync::atomic::AtomicUsize,
 }
 
 impl Runtime {
@@ -70,6 +72,7 @@ impl Runtime {
             uptime,
             callback_errors,
             closed: AtomicBool::new(false),
+            last_len: std::sync::atomic::AtomicUsize::new(64 * 1024),
         }))
     }
 
