@@ -38,5 +38,8 @@ fn main() {
         len = out.len();
     }
     times.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!("encode 100k counters: median {:.2} ms, {} bytes", times[7], len);
+    println!(
+        "encode 100k counters: median {:.2} ms, {} bytes",
+        times[7], len
+    );
 }

@@ -198,15 +198,15 @@ impl Runtime {
             self.slabs.copy_into(registry.used_slots(), &mut buf);
             buf
         });
-        let mut out = Vec::with_capacity(64 * 1024);
+        // Size the buffer from the last scrape so a large exposition is written without regrowth.
+        let mut out = Vec::with_capacity(self.last_len.load(Ordering::Relaxed) + 4096);
         registry.encode(node, &values, &mut out);
         drop(registry);
-        String::from_utf8(out).map_err(|e| {
-            MetricsError::new(
-                ErrorKind::InvalidValue,
-                format!("encoder produced invalid UTF-8: {e}"),
-            )
-        })
+        self.last_len.fetch_max(out.len(), Ordering::Relaxed);
+        debug_assert!(std::str::from_utf8(&out).is_ok());
+        // SAFETY: the encoder only writes bytes of Rust strings (names, help, label values) and
+        // ASCII punctuation and digits, so the buffer is valid UTF-8.
+        Ok(unsafe { String::from_utf8_unchecked(out) })
     }
 
     /// Starts the status server if the configuration enables it; returns its bound address.
