@@ -17,6 +17,24 @@ export declare class ExternalObject<T> {
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 export declare class NativeRuntime {
+  /** URL of the connected NATS server, or null for the in-process plane. */
+  get natsUrl(): string | null
+  /** Creates Dynamo's automatic work-handler metrics on endpoint `node`. */
+  createEndpointMetrics(node: number, labels: Array<Array<string>>): Array<FamilyInfo>
+  /** The `error_type` values of `errors_total`. */
+  endpointErrorTypes(): Array<string>
+  /** Reports endpoint `name` in `/health` (`ready` or `notready`), or removes it (`null`). */
+  setEndpointHealth(name: string, status?: string | undefined | null): void
+  /** Serves `endpoint` of `namespace`/`component` over NATS as instance `instance`. */
+  serveNats(namespace: string, component: string, endpoint: string, instance: string, onEvent: ((arg: NatsEvent) => void)): Promise<NatsServed>
+  /** Live instances of an endpoint, from `$SRV.INFO` answers within `wait_ms`. */
+  natsDiscover(namespace: string, component: string, endpoint: string, waitMs: number): Promise<Array<NatsInstance>>
+  /** The `$SRV.STATS` answers (JSON text) of a component's service instances within `wait_ms`. */
+  natsStats(namespace: string, component: string, waitMs: number): Promise<Array<string>>
+  /** Sends a request to `subject`; read its responses with `next()`. */
+  natsRequest(subject: string, requestId: string, payload: Buffer): Promise<NatsResponses>
+  /** Asks the worker serving `subject` to cancel `request_id`. */
+  natsCancel(subject: string, requestId: string): Promise<void>
   /** The handle for [`create_series_joined`]. */
   get handle(): ExternalObject<Handle>
   get serverInfo(): ServerInfo | null
@@ -38,6 +56,25 @@ export declare class NativeRuntime {
   setHealthStatus(status: string): void
   /** Stops the server and the callbacks; the process can then exit. */
   shutdown(): Promise<void>
+}
+
+/** The responses of one NATS request. */
+export declare class NatsResponses {
+  /** The next response payload, or null after the final one. */
+  next(idleMs: number): Promise<Buffer | null>
+}
+
+/** A served NATS endpoint: the JS ingress answers its requests through it. */
+export declare class NatsServed {
+  get subject(): string
+  /** Publishes one response of request `token`. */
+  send(token: number, payload: Buffer): Promise<void>
+  /** Ends request `token`: a final message, or the handler's error. */
+  finish(token: number, payload: Buffer, error?: string | undefined | null): Promise<void>
+  /** The `statsHandler` value reported in `$SRV.STATS` (JSON text). */
+  setStats(json: string): void
+  /** Stops announcing and receiving requests. */
+  stop(): Promise<void>
 }
 
 /** Resolves the configuration, starts the status server when enabled, and installs the hook. */
@@ -71,6 +108,20 @@ export interface FamilyOptions {
   buckets?: Array<number>
 }
 
+/** A request or a cancellation for a served NATS endpoint, delivered to the JS ingress. */
+export interface NatsEvent {
+  /** `request` or `cancel` */
+  kind: string
+  token: number
+  requestId: string
+  payload?: Buffer
+}
+
+export interface NatsInstance {
+  id: string
+  subject: string
+}
+
 export interface RuntimeOptions {
   systemEnabled?: boolean
   systemPort?: number
@@ -80,6 +131,8 @@ export interface RuntimeOptions {
   livePath?: string
   useEndpointHealthStatus?: Array<string>
   scrapeTimeoutMs?: number
+  /** NATS URL for the request plane (wins over `NATS_SERVER`). */
+  natsServer?: string
   /** f64 slots per slab (the JS side allocates slabs of this size). */
   slabSize: number
 }

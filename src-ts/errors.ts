@@ -29,6 +29,12 @@ export class ConfigError extends MetricsError {}
 export class ServerError extends MetricsError {}
 /** The runtime was shut down. */
 export class RuntimeClosedError extends MetricsError {}
+/** NATS is unreachable, or the connection dropped while a request was waiting. */
+export class NatsError extends MetricsError {}
+/** A request handler threw or rejected; the message is the handler's. */
+export class HandlerError extends MetricsError {}
+/** Serving or calling an endpoint went wrong: served twice, no instance to call. */
+export class EndpointError extends MetricsError {}
 
 const classes: Record<string, new (code: string, message: string) => MetricsError> = {
   ERR_DYNAMO_INVALID_NAME: InvalidNameError,
@@ -41,6 +47,9 @@ const classes: Record<string, new (code: string, message: string) => MetricsErro
   ERR_DYNAMO_CONFIG: ConfigError,
   ERR_DYNAMO_SERVER: ServerError,
   ERR_DYNAMO_CLOSED: RuntimeClosedError,
+  ERR_DYNAMO_NATS: NatsError,
+  ERR_DYNAMO_HANDLER: HandlerError,
+  ERR_DYNAMO_ENDPOINT: EndpointError,
 }
 
 const CODED = /^\[(ERR_DYNAMO_[A-Z_]+)\] ([\s\S]*)$/

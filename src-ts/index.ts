@@ -1,5 +1,15 @@
 export { DistributedRuntime, Namespace, Component, Endpoint } from './runtime'
-export type { RuntimeOptions, SystemStatusServerInfo } from './runtime'
+export type { RuntimeOptions, SystemStatusServerInfo, ServedEndpoint } from './runtime'
+export { Client } from './plane/client'
+export type {
+  JsonValue,
+  RequestContext,
+  EndpointHandler,
+  ServeOptions,
+  ClientOptions,
+  EndpointStats,
+  ServiceStats,
+} from './plane/types'
 export { Metrics } from './factory'
 export type { ConstLabels, HistogramOptions } from './factory'
 export {
@@ -29,6 +39,9 @@ export {
   ConfigError,
   ServerError,
   RuntimeClosedError,
+  NatsError,
+  HandlerError,
+  EndpointError,
 } from './errors'
 /** Prometheus's default histogram buckets. */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])

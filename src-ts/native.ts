@@ -7,3 +7,6 @@ export const native: typeof Binding = require('../../index.js')
 export type NativeRuntime = Binding.NativeRuntime
 export type FamilyInfo = Binding.FamilyInfo
 export type ScrapeRequest = Binding.ScrapeRequest
+export type NatsEvent = Binding.NatsEvent
+export type NatsServed = Binding.NatsServed
+export type NatsInstance = Binding.NatsInstance

@@ -18,6 +18,8 @@ pub const ENV_HEALTH_PATH: &str = "DYN_SYSTEM_HEALTH_PATH";
 pub const ENV_LIVE_PATH: &str = "DYN_SYSTEM_LIVE_PATH";
 pub const ENV_USE_ENDPOINT_HEALTH_STATUS: &str = "DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS";
 pub const ENV_SCRAPE_TIMEOUT_MS: &str = "DYN_METRICS_SCRAPE_TIMEOUT_MS";
+/// Dynamo's variable for the NATS server of the request plane.
+pub const ENV_NATS_SERVER: &str = "NATS_SERVER";
 
 pub const DEFAULT_PORT: u16 = 9090;
 pub const DEFAULT_HOST: &str = "0.0.0.0";
@@ -39,6 +41,8 @@ pub struct ConfigOverrides {
     pub live_path: Option<String>,
     pub use_endpoint_health_status: Option<Vec<String>>,
     pub scrape_timeout_ms: Option<u32>,
+    /// URL of the NATS server for the request plane; wins over `NATS_SERVER`.
+    pub nats_server: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +58,8 @@ pub struct SystemConfig {
     pub use_endpoint_health_status: Vec<String>,
     /// Deadline for the metrics callback of one scrape.
     pub scrape_timeout: Duration,
+    /// NATS URL of the request plane; None means in-process only.
+    pub nats_server: Option<String>,
 }
 
 impl Default for SystemConfig {
@@ -68,6 +74,7 @@ impl Default for SystemConfig {
             live_path: DEFAULT_LIVE_PATH.to_string(),
             use_endpoint_health_status: Vec::new(),
             scrape_timeout: Duration::from_millis(DEFAULT_SCRAPE_TIMEOUT_MS.into()),
+            nats_server: None,
         }
     }
 }
@@ -269,6 +276,13 @@ impl SystemConfig {
             (None, None) => Duration::from_millis(DEFAULT_SCRAPE_TIMEOUT_MS.into()),
         };
 
+        let nats_server = o
+            .nats_server
+            .clone()
+            .or_else(|| var(ENV_NATS_SERVER))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+
         Ok(SystemConfig {
             enabled,
             host,
@@ -278,6 +292,7 @@ impl SystemConfig {
             live_path,
             use_endpoint_health_status,
             scrape_timeout,
+            nats_server,
         })
     }
 

@@ -25,6 +25,12 @@ pub enum ErrorKind {
     Server,
     /// The runtime was shut down.
     Closed,
+    /// NATS is unreachable or a NATS operation failed.
+    Nats,
+    /// A request handler failed; the message is the handler's.
+    Handler,
+    /// Serving or calling endpoints went wrong (served twice, no instances).
+    Endpoint,
 }
 
 impl ErrorKind {
@@ -41,6 +47,9 @@ impl ErrorKind {
             ErrorKind::Config => "ERR_DYNAMO_CONFIG",
             ErrorKind::Server => "ERR_DYNAMO_SERVER",
             ErrorKind::Closed => "ERR_DYNAMO_CLOSED",
+            ErrorKind::Nats => "ERR_DYNAMO_NATS",
+            ErrorKind::Handler => "ERR_DYNAMO_HANDLER",
+            ErrorKind::Endpoint => "ERR_DYNAMO_ENDPOINT",
         }
     }
 }

@@ -2,12 +2,14 @@
 //! Plain Rust (no N-API); the napi binding in `crates/dynamo-metrics-node` is a thin layer over it.
 
 pub mod config;
+pub mod endpoint_metrics;
 pub mod error;
 pub mod family;
 pub mod format;
 pub mod health;
 pub mod hierarchy;
 pub mod names;
+pub mod nats;
 pub mod registry;
 pub mod runtime;
 pub mod scrape;

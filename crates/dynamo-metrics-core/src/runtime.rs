@@ -11,6 +11,7 @@ use crate::error::{ErrorKind, MetricsError, Result};
 use crate::family::{MetricKind, NativeMetric};
 use crate::health::{Health, HealthStatus};
 use crate::hierarchy::{NodeId, ROOT};
+use crate::nats::NatsPlane;
 use crate::registry::{FamilySpec, Registry};
 use crate::scrape::{self, CallbackInvoker, SingleFlight};
 use crate::server::{ScrapeFn, StatusServer};
@@ -38,6 +39,8 @@ pub struct Runtime {
     closed: AtomicBool,
     /// Largest exposition so far, to pre-size the next one.
     last_len: std::sync::atomic::AtomicUsize,
+    /// The NATS request plane, when a NATS server is configured.
+    nats: RwLock<Option<Arc<NatsPlane>>>,
 }
 
 impl Runtime {
@@ -73,6 +76,7 @@ impl Runtime {
             callback_errors,
             closed: AtomicBool::new(false),
             last_len: std::sync::atomic::AtomicUsize::new(64 * 1024),
+            nats: RwLock::new(None),
         }))
     }
 
@@ -230,9 +234,28 @@ impl Runtime {
         Ok(Some(addr))
     }
 
+    /// Connects the NATS request plane if the configuration names a server.
+    pub async fn connect_nats(&self) -> Result<()> {
+        let Some(url) = self.config.nats_server.clone() else {
+            return Ok(());
+        };
+        let plane = NatsPlane::connect(&url, Duration::from_secs(3)).await?;
+        *self.nats.write().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(plane));
+        Ok(())
+    }
+
+    /// The NATS plane, if connected.
+    pub fn nats(&self) -> Option<Arc<NatsPlane>> {
+        self.nats.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// Stops the server and the callbacks; later calls fail with a Closed error. Idempotent.
     pub async fn shutdown(&self) {
         self.closed.store(true, Ordering::Release);
+        let nats = self.nats.write().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(plane) = nats {
+            plane.close().await;
+        }
         if let Some(server) = self.server.lock().await.take() {
             server.shutdown().await;
         }

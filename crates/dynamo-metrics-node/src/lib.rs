@@ -7,7 +7,7 @@ use std::time::Duration;
 use dynamo_metrics_core::config::{ConfigOverrides, SystemConfig};
 use dynamo_metrics_core::family::MetricKind;
 use dynamo_metrics_core::hierarchy::Level;
-use dynamo_metrics_core::registry::FamilySpec;
+use dynamo_metrics_core::registry::{Created, FamilySpec};
 use dynamo_metrics_core::runtime::Runtime;
 use dynamo_metrics_core::scrape::{CallbackInvoker, InvokeFuture};
 use dynamo_metrics_core::{ErrorKind, MetricsError};
@@ -16,9 +16,11 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Result, Status};
 use napi_derive::napi;
 
+mod plane;
+
 /// napi-rs only throws `Status` codes from `#[napi]` functions, so the core's error code travels as
 /// a `[CODE] ` prefix of the message; `src-ts/errors.ts` turns it into a typed error class.
-fn js(e: MetricsError) -> napi::Error {
+pub(crate) fn js(e: MetricsError) -> napi::Error {
     napi::Error::new(
         Status::InvalidArg,
         format!("[{}] {}", e.kind.code(), e.message),
@@ -35,6 +37,8 @@ pub struct RuntimeOptions {
     pub live_path: Option<String>,
     pub use_endpoint_health_status: Option<Vec<String>>,
     pub scrape_timeout_ms: Option<u32>,
+    /// NATS URL for the request plane (wins over `NATS_SERVER`).
+    pub nats_server: Option<String>,
     /// f64 slots per slab (the JS side allocates slabs of this size).
     pub slab_size: u32,
 }
@@ -92,6 +96,30 @@ pub struct FamilyInfo {
     pub const_labels: Vec<Vec<String>>,
 }
 
+fn family_info(c: Created) -> FamilyInfo {
+    FamilyInfo {
+        id: c.family,
+        name: c.name,
+        slot: c.slot,
+        width: c.width,
+        buckets: c.buckets,
+        const_labels: c
+            .const_labels
+            .into_iter()
+            .map(|(k, v)| vec![k, v])
+            .collect(),
+    }
+}
+
+pub(crate) fn pairs(v: Vec<Vec<String>>) -> Vec<(String, String)> {
+    v.into_iter()
+        .map(|p| {
+            let mut it = p.into_iter();
+            (it.next().unwrap_or_default(), it.next().unwrap_or_default())
+        })
+        .collect()
+}
+
 #[napi(object)]
 pub struct ServerInfo {
     pub host: String,
@@ -100,7 +128,7 @@ pub struct ServerInfo {
 
 #[napi]
 pub struct NativeRuntime {
-    rt: Arc<Runtime>,
+    pub(crate) rt: Arc<Runtime>,
     /// Keeps the JS slabs alive while Rust may read them.
     slabs: Mutex<Vec<Float64Array>>,
     server: Option<ServerInfo>,
@@ -129,11 +157,19 @@ pub async fn create_runtime(
         live_path: options.live_path,
         use_endpoint_health_status: options.use_endpoint_health_status,
         scrape_timeout_ms: options.scrape_timeout_ms,
+        nats_server: options.nats_server,
     };
     let config = SystemConfig::from_process_env(&overrides).map_err(js)?;
     let rt = Runtime::new(config, options.slab_size).map_err(js)?;
     rt.set_invoker(Some(Arc::new(HookInvoker(Arc::new(hook)))));
-    let addr = rt.start_server().await.map_err(js)?;
+    rt.connect_nats().await.map_err(js)?;
+    let addr = match rt.start_server().await {
+        Ok(a) => a,
+        Err(e) => {
+            rt.shutdown().await;
+            return Err(js(e));
+        }
+    };
     Ok(NativeRuntime {
         rt,
         slabs: Mutex::new(Vec::new()),
@@ -196,14 +232,7 @@ impl NativeRuntime {
             name: o.name,
             help: o.help,
             label_names: o.label_names,
-            const_labels: o
-                .const_labels
-                .into_iter()
-                .map(|p| {
-                    let mut it = p.into_iter();
-                    (it.next().unwrap_or_default(), it.next().unwrap_or_default())
-                })
-                .collect(),
+            const_labels: pairs(o.const_labels),
             buckets: o.buckets,
         };
         let c = self
@@ -212,18 +241,7 @@ impl NativeRuntime {
             .map_err(js)?
             .create_family(node, &spec)
             .map_err(js)?;
-        Ok(FamilyInfo {
-            id: c.family,
-            name: c.name,
-            slot: c.slot,
-            width: c.width,
-            buckets: c.buckets,
-            const_labels: c
-                .const_labels
-                .into_iter()
-                .map(|(k, v)| vec![k, v])
-                .collect(),
-        })
+        Ok(family_info(c))
     }
 
     /// Creates the series of one label set; `values[i]` is null when the JS value had a bad type.

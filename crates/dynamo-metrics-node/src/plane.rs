@@ -1,0 +1,288 @@
+//! Binding of the request plane: automatic endpoint metrics, endpoint health, and the NATS
+//! transport (serving, discovery, requests). Logic lives in the core; this converts arguments.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use dynamo_metrics_core::endpoint_metrics;
+use dynamo_metrics_core::health::HealthStatus;
+use dynamo_metrics_core::nats::{
+    service_name, IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec,
+    ServedEndpoint,
+};
+use dynamo_metrics_core::{ErrorKind, MetricsError};
+use napi::bindgen_prelude::Buffer;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi::{Result, Status};
+use napi_derive::napi;
+
+use crate::{family_info, js, pairs, FamilyInfo, NativeRuntime};
+
+/// A request or a cancellation for a served NATS endpoint, delivered to the JS ingress.
+#[napi(object)]
+pub struct NatsEvent {
+    /// `request` or `cancel`
+    pub kind: String,
+    pub token: f64,
+    pub request_id: String,
+    pub payload: Option<Buffer>,
+}
+
+type EventFn = ThreadsafeFunction<NatsEvent, (), NatsEvent, Status, false, true>;
+
+struct Sink(EventFn);
+
+impl RequestSink for Sink {
+    fn deliver(&self, req: IncomingRequest) {
+        self.0.call(
+            NatsEvent {
+                kind: "request".into(),
+                token: req.token as f64,
+                request_id: req.request_id,
+                payload: Some(Buffer::from(req.payload.to_vec())),
+            },
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
+    }
+
+    fn cancel(&self, token: u64) {
+        self.0.call(
+            NatsEvent {
+                kind: "cancel".into(),
+                token: token as f64,
+                request_id: String::new(),
+                payload: None,
+            },
+            ThreadsafeFunctionCallMode::NonBlocking,
+        );
+    }
+}
+
+#[napi(object)]
+pub struct NatsInstance {
+    pub id: String,
+    pub subject: String,
+}
+
+/// A served NATS endpoint: the JS ingress answers its requests through it.
+#[napi]
+pub struct NatsServed {
+    inner: Arc<ServedEndpoint>,
+    stats: Arc<Mutex<serde_json::Value>>,
+}
+
+#[napi]
+impl NatsServed {
+    #[napi(getter)]
+    pub fn subject(&self) -> String {
+        self.inner.subject().to_string()
+    }
+
+    /// Publishes one response of request `token`.
+    #[napi]
+    pub async fn send(&self, token: f64, payload: Buffer) -> Result<()> {
+        let bytes = Bytes::copy_from_slice(&payload);
+        self.inner.send(token as u64, bytes).await.map_err(js)
+    }
+
+    /// Ends request `token`: a final message, or the handler's error.
+    #[napi]
+    pub async fn finish(&self, token: f64, payload: Buffer, error: Option<String>) -> Result<()> {
+        let bytes = Bytes::copy_from_slice(&payload);
+        self.inner
+            .finish(token as u64, bytes, error)
+            .await
+            .map_err(js)
+    }
+
+    /// The `statsHandler` value reported in `$SRV.STATS` (JSON text).
+    #[napi]
+    pub fn set_stats(&self, json: String) -> Result<()> {
+        let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| {
+            js(MetricsError::new(
+                ErrorKind::InvalidValue,
+                format!("statsHandler must return a JSON value: {e}"),
+            ))
+        })?;
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = v;
+        Ok(())
+    }
+
+    /// Stops announcing and receiving requests.
+    #[napi]
+    pub async fn stop(&self) {
+        self.inner.stop().await;
+    }
+}
+
+/// The responses of one NATS request.
+#[napi]
+pub struct NatsResponses {
+    inner: tokio::sync::Mutex<ResponseStream>,
+}
+
+#[napi]
+impl NatsResponses {
+    /// The next response payload, or null after the final one.
+    #[napi]
+    pub async fn next(&self, idle_ms: u32) -> Result<Option<Buffer>> {
+        let mut s = self.inner.lock().await;
+        let msg = s
+            .next(Duration::from_millis(idle_ms as u64))
+            .await
+            .map_err(js)?;
+        Ok(msg.map(|b| Buffer::from(b.to_vec())))
+    }
+}
+
+fn plane(rt: &NativeRuntime) -> Result<Arc<NatsPlane>> {
+    rt.rt.nats().ok_or_else(|| {
+        js(MetricsError::new(
+            ErrorKind::Nats,
+            "no NATS server is configured (set NATS_SERVER or the natsServer option)",
+        ))
+    })
+}
+
+#[napi]
+impl NativeRuntime {
+    /// URL of the connected NATS server, or null for the in-process plane.
+    #[napi(getter)]
+    pub fn nats_url(&self) -> Option<String> {
+        self.rt.nats().map(|p| p.url().to_string())
+    }
+
+    /// Creates Dynamo's automatic work-handler metrics on endpoint `node`.
+    #[napi]
+    pub fn create_endpoint_metrics(
+        &self,
+        node: u32,
+        labels: Vec<Vec<String>>,
+    ) -> Result<Vec<FamilyInfo>> {
+        let mut reg = self.rt.registry_mut().map_err(js)?;
+        let created = endpoint_metrics::create(&mut reg, node, &pairs(labels)).map_err(js)?;
+        Ok(created.into_iter().map(family_info).collect())
+    }
+
+    /// The `error_type` values of `errors_total`.
+    #[napi]
+    pub fn endpoint_error_types(&self) -> Vec<String> {
+        endpoint_metrics::ERROR_TYPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
+    /// Reports endpoint `name` in `/health` (`ready` or `notready`), or removes it (`null`).
+    #[napi]
+    pub fn set_endpoint_health(&self, name: String, status: Option<String>) -> Result<()> {
+        let health = self.rt.health();
+        match status {
+            None => health.remove_endpoint(&name),
+            Some(s) => {
+                let st = HealthStatus::parse(&s).ok_or_else(|| {
+                    js(MetricsError::new(
+                        ErrorKind::Config,
+                        format!("unknown health status '{s}' (expected 'ready' or 'notready')"),
+                    ))
+                })?;
+                health.set_endpoint(&name, st);
+            }
+        }
+        Ok(())
+    }
+
+    /// Serves `endpoint` of `namespace`/`component` over NATS as instance `instance`.
+    #[napi]
+    pub async fn serve_nats(
+        &self,
+        namespace: String,
+        component: String,
+        endpoint: String,
+        instance: String,
+        on_event: ThreadsafeFunction<NatsEvent, (), NatsEvent, Status, false, true>,
+    ) -> Result<NatsServed> {
+        let plane = plane(self)?;
+        let stats = Arc::new(Mutex::new(serde_json::Value::Null));
+        let inner = plane
+            .serve(
+                ServeSpec {
+                    service: service_name(&namespace, &component),
+                    endpoint,
+                    instance,
+                },
+                Arc::clone(&stats),
+                Arc::new(Sink(on_event)),
+            )
+            .await
+            .map_err(js)?;
+        Ok(NatsServed { inner, stats })
+    }
+
+    /// Live instances of an endpoint, from `$SRV.INFO` answers within `wait_ms`.
+    #[napi]
+    pub async fn nats_discover(
+        &self,
+        namespace: String,
+        component: String,
+        endpoint: String,
+        wait_ms: u32,
+    ) -> Result<Vec<NatsInstance>> {
+        let plane = plane(self)?;
+        let service = service_name(&namespace, &component);
+        let found = plane
+            .discover(&service, &endpoint, Duration::from_millis(wait_ms as u64))
+            .await
+            .map_err(js)?;
+        Ok(found
+            .into_iter()
+            .map(|i| NatsInstance {
+                id: i.id,
+                subject: i.subject,
+            })
+            .collect())
+    }
+
+    /// The `$SRV.STATS` answers (JSON text) of a component's service instances within `wait_ms`.
+    #[napi]
+    pub async fn nats_stats(
+        &self,
+        namespace: String,
+        component: String,
+        wait_ms: u32,
+    ) -> Result<Vec<String>> {
+        let plane = plane(self)?;
+        let subject = format!("$SRV.STATS.{}", service_name(&namespace, &component));
+        let found = plane
+            .gather(&subject, Duration::from_millis(wait_ms as u64))
+            .await
+            .map_err(js)?;
+        Ok(found.into_iter().map(|v| v.to_string()).collect())
+    }
+
+    /// Sends a request to `subject`; read its responses with `next()`.
+    #[napi]
+    pub async fn nats_request(
+        &self,
+        subject: String,
+        request_id: String,
+        payload: Buffer,
+    ) -> Result<NatsResponses> {
+        let plane = plane(self)?;
+        let bytes = Bytes::copy_from_slice(&payload);
+        let stream = plane
+            .request(&subject, &request_id, bytes)
+            .await
+            .map_err(js)?;
+        Ok(NatsResponses {
+            inner: tokio::sync::Mutex::new(stream),
+        })
+    }
+
+    /// Asks the worker serving `subject` to cancel `request_id`.
+    #[napi]
+    pub async fn nats_cancel(&self, subject: String, request_id: String) -> Result<()> {
+        plane(self)?.cancel(&subject, &request_id).await.map_err(js)
+    }
+}

@@ -1,0 +1,51 @@
+import { HandlerError } from '../errors'
+import type { Responder } from './ingress'
+
+/** The in-process response stream: the ingress pushes, the client's iteration pulls. */
+export class Channel implements Responder {
+  private readonly items: string[] = []
+  private state: 'open' | 'ended' | 'failed' | 'cancelled' = 'open'
+  private failure: Error | undefined
+  private wake: (() => void) | undefined
+
+  send(text: string): void {
+    if (this.state !== 'open') throw new Error('the caller went away')
+    this.items.push(text)
+    this.notify()
+  }
+
+  end(): void {
+    if (this.state === 'open') this.state = 'ended'
+    this.notify()
+  }
+
+  fail(message: string): void {
+    if (this.state === 'open') {
+      this.state = 'failed'
+      this.failure = new HandlerError('ERR_DYNAMO_HANDLER', message)
+    }
+    this.notify()
+  }
+
+  cancelled(): void {
+    this.state = 'cancelled'
+    this.notify()
+  }
+
+  private notify(): void {
+    const w = this.wake
+    this.wake = undefined
+    w?.()
+  }
+
+  /** The next response text, or undefined after the end. */
+  async next(): Promise<string | undefined> {
+    for (;;) {
+      const item = this.items.shift()
+      if (item !== undefined) return item
+      if (this.state === 'failed') throw this.failure
+      if (this.state !== 'open') return undefined
+      await new Promise<void>((resolve) => (this.wake = resolve))
+    }
+  }
+}

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto'
+import { callAsync, EndpointError } from '../errors'
+import type { NatsInstance } from '../native'
+import { Channel } from './channel'
+import { pathKey, type EndpointPath, type Shared } from './state'
+import type { ClientOptions, JsonValue } from './types'
+
+/** How long a NATS discovery waits for `$SRV.INFO` answers, and how long its result is reused. */
+const DISCOVERY_WAIT_MS = 100
+const DISCOVERY_TTL_MS = 1000
+
+/**
+ * Calls an endpoint's instances: in-process when this runtime has no NATS server, else over NATS.
+ * Every call returns an async iterable of responses; breaking out of it cancels the request on
+ * the serving side.
+ */
+export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = JsonValue> {
+  private rr = 0
+  private cache: { at: number; instances: NatsInstance[] } | undefined
+  private readonly idleMs: number
+
+  /** @internal */
+  constructor(
+    private readonly shared: Shared,
+    private readonly path: EndpointPath,
+    options: ClientOptions = {},
+  ) {
+    this.idleMs = options.idleTimeoutMs ?? 60_000
+  }
+
+  private get nats(): boolean {
+    return this.shared.rt.natsUrl !== null
+  }
+
+  private async instances(fresh = false): Promise<NatsInstance[]> {
+    if (!this.nats) {
+      const s = this.shared.serving.get(pathKey(this.path))
+      return s?.ingress === undefined ? [] : [{ id: s.instanceId, subject: pathKey(this.path) }]
+    }
+    const now = Date.now()
+    if (!fresh && this.cache !== undefined && now - this.cache.at < DISCOVERY_TTL_MS) return this.cache.instances
+    const { namespace, component, endpoint } = this.path
+    const instances = await callAsync(() => this.shared.rt.natsDiscover(namespace, component, endpoint, DISCOVERY_WAIT_MS))
+    this.cache = { at: Date.now(), instances }
+    return instances
+  }
+
+  /** Ids (lowercase hex) of the live instances serving this endpoint. */
+  async instanceIds(): Promise<string[]> {
+    return (await this.instances(true)).map((i) => i.id)
+  }
+
+  /** Resolves with the instance ids once at least one instance serves this endpoint. */
+  async waitForInstances(timeoutMs = 30_000): Promise<string[]> {
+    const end = Date.now() + timeoutMs
+    for (;;) {
+      const ids = await this.instanceIds()
+      if (ids.length > 0) return ids
+      if (Date.now() >= end) {
+        throw new EndpointError('ERR_DYNAMO_ENDPOINT', `no instance of ${this.describe()} appeared within ${timeoutMs} ms`)
+      }
+      await new Promise((r) => setTimeout(r, 50))
+    }
+  }
+
+  /** Sends `request` to the next instance in turn (round robin). */
+  generate(request: Req): AsyncIterable<Res> {
+    return this.roundRobin(request)
+  }
+
+  /** Sends `request` to a random instance. */
+  random(request: Req): AsyncIterable<Res> {
+    return this.call(request, (list) => list[Math.floor(Math.random() * list.length)])
+  }
+
+  /** Sends `request` to the instances in turn. */
+  roundRobin(request: Req): AsyncIterable<Res> {
+    return this.call(request, (list) => list[this.rr++ % list.length])
+  }
+
+  /** Sends `request` to instance `instanceId`. */
+  direct(request: Req, instanceId: string): AsyncIterable<Res> {
+    return this.call(request, (list) => {
+      const hit = list.find((i) => i.id === instanceId)
+      if (hit === undefined) {
+        throw new EndpointError('ERR_DYNAMO_ENDPOINT', `instance '${instanceId}' does not serve ${this.describe()}`)
+      }
+      return hit
+    })
+  }
+
+  private describe(): string {
+    const { namespace, component, endpoint } = this.path
+    return `endpoint '${endpoint}' of ${namespace}/${component}`
+  }
+
+  private async *call(request: Req, pick: (list: NatsInstance[]) => NatsInstance): AsyncGenerator<Res> {
+    const list = await this.instances()
+    if (list.length === 0) throw new EndpointError('ERR_DYNAMO_ENDPOINT', `no instance serves ${this.describe()}`)
+    const target = pick(list)
+    const text = JSON.stringify(request) ?? 'null'
+    if (this.nats) yield* this.overNats(target, text)
+    else yield* this.inProcess(text)
+  }
+
+  private async *inProcess(text: string): AsyncGenerator<Res> {
+    const serving = this.shared.serving.get(pathKey(this.path))
+    if (serving?.ingress === undefined) throw new EndpointError('ERR_DYNAMO_ENDPOINT', `no instance serves ${this.describe()}`)
+    const channel = new Channel()
+    const id = randomBytes(8).toString('hex')
+    // Serialized as on the wire, so byte counts mean the same on both planes.
+    const h = serving.ingress.handle(text, Buffer.byteLength(text), id, channel)
+    let finished = false
+    try {
+      for (;;) {
+        const item = await channel.next()
+        if (item === undefined) {
+          finished = true
+          return
+        }
+        yield JSON.parse(item) as Res
+      }
+    } catch (e) {
+      finished = true
+      throw e
+    } finally {
+      if (!finished) h.cancel()
+    }
+  }
+
+  private async *overNats(target: NatsInstance, text: string): AsyncGenerator<Res> {
+    const id = randomBytes(8).toString('hex')
+    const rt = this.shared.rt
+    const stream = await callAsync(() => rt.natsRequest(target.subject, id, Buffer.from(text)))
+    let finished = false
+    try {
+      for (;;) {
+        const buf = await callAsync(() => stream.next(this.idleMs))
+        if (buf === null) {
+          finished = true
+          return
+        }
+        yield JSON.parse(buf.toString('utf8')) as Res
+      }
+    } catch (e) {
+      finished = true
+      throw e
+    } finally {
+      if (!finished) await rt.natsCancel(target.subject, id).catch(() => {})
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { randomBytes } from 'node:crypto'
+import { TextDecoder } from 'node:util'
+import { call, callAsync, EndpointError } from '../errors'
+import type { NatsEvent, NatsServed } from '../native'
+import { EndpointMetrics } from './endpoint-metrics'
+import { Ingress, type Responder } from './ingress'
+import { pathKey, type EndpointPath, type Serving, type Shared } from './state'
+import type { EndpointHandler, EndpointStats, JsonValue, ServeOptions, ServiceStats } from './types'
+
+const EMPTY = Buffer.alloc(0)
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
+}
+
+/** Serves an endpoint on the runtime's plane (NATS when configured, else in-process). */
+export async function serveEndpoint(
+  shared: Shared,
+  node: number,
+  path: EndpointPath,
+  handler: EndpointHandler<JsonValue, JsonValue>,
+  options: ServeOptions,
+): Promise<Serving> {
+  if (typeof handler !== 'function') throw new TypeError('serveEndpoint expects a handler function')
+  const key = pathKey(path)
+  if (shared.serving.has(key)) {
+    throw new EndpointError(
+      'ERR_DYNAMO_ENDPOINT',
+      `endpoint '${path.endpoint}' of ${path.namespace}/${path.component} is already served by this process`,
+    )
+  }
+  const metrics =
+    options.autoMetrics === false ? null : new EndpointMetrics(shared.rt, shared.store, node, options.metricsLabels)
+  const instanceId = randomBytes(8).toString('hex')
+  let publishStats = (): void => {}
+  const ingress = new Ingress(handler, metrics, instanceId, () => publishStats())
+  const statsData = (): JsonValue | undefined => {
+    if (options.statsHandler === undefined) return undefined
+    try {
+      return options.statsHandler()
+    } catch (e) {
+      return { error: describe(e) }
+    }
+  }
+  // Reserve the path before any await, so two concurrent serveEndpoint() calls cannot both win.
+  const placeholder = { path } as Serving
+  shared.serving.set(key, placeholder)
+  let nats: NatsServed | null = null
+  try {
+    if (shared.rt.natsUrl !== null) {
+      nats = await startNats(shared, path, instanceId, ingress)
+      const served = nats
+      publishStats = () => {
+        const data = statsData()
+        if (data !== undefined) call(() => served.setStats(JSON.stringify(data)))
+      }
+      publishStats()
+    }
+  } catch (e) {
+    shared.serving.delete(key)
+    throw e
+  }
+  const statsTimer = nats !== null && options.statsHandler !== undefined ? setInterval(() => publishStats(), 1000) : undefined
+  statsTimer?.unref()
+  call(() => shared.rt.setEndpointHealth(path.endpoint, 'ready'))
+  shared.retain()
+  let stopping: Promise<void> | undefined
+  const serving: Serving = {
+    path,
+    ingress,
+    instanceId,
+    statsData,
+    stats: () => localStats(path, instanceId, metrics, statsData()),
+    stop: () =>
+      (stopping ??= (async () => {
+        if (statsTimer !== undefined) clearInterval(statsTimer)
+        if (options.gracefulShutdown === false) ingress.abortAll()
+        await ingress.drain()
+        if (nats !== null) await nats.stop()
+        shared.serving.delete(key)
+        try {
+          shared.rt.setEndpointHealth(path.endpoint, null)
+        } catch {
+          // the runtime is already closed
+        }
+        shared.release()
+      })()),
+  }
+  shared.serving.set(key, serving)
+  return serving
+}
+
+async function startNats(shared: Shared, path: EndpointPath, instanceId: string, ingress: Ingress): Promise<NatsServed> {
+  const pending = new Map<number, () => void>()
+  // eslint-disable-next-line prefer-const
+  let served: NatsServed
+  const onEvent = (ev: NatsEvent): void => {
+    if (ev.kind === 'cancel') {
+      pending.get(ev.token)?.()
+      return
+    }
+    const payload = ev.payload ?? EMPTY
+    let text: string | null
+    try {
+      text = utf8.decode(payload)
+    } catch {
+      text = null
+    }
+    const token = ev.token
+    const out: Responder = {
+      send: (t) => served.send(token, Buffer.from(t)),
+      end: () => served.finish(token, EMPTY, null),
+      fail: (m) => served.finish(token, EMPTY, m),
+      // The caller is gone: forget the request without a final message.
+      cancelled: () => void served.finish(token, EMPTY, 'cancelled by the caller').catch(() => {}),
+    }
+    const invalid = ev.requestId === '' ? 'the request has no Dynamo-Request-Id header' : undefined
+    const id = ev.requestId === '' ? randomBytes(8).toString('hex') : ev.requestId
+    const h = ingress.handle(text, payload.length, id, out, invalid)
+    pending.set(token, h.cancel)
+    void h.done.finally(() => pending.delete(token))
+  }
+  served = await callAsync(() => shared.rt.serveNats(path.namespace, path.component, path.endpoint, instanceId, onEvent))
+  return served
+}
+
+function localStats(
+  path: EndpointPath,
+  instanceId: string,
+  m: EndpointMetrics | null,
+  data: JsonValue | undefined,
+): ServiceStats {
+  const requests = m?.requests.get() ?? 0
+  const seconds = m?.duration.getSum() ?? 0
+  const errors = m?.errorCount() ?? 0
+  const ep: EndpointStats = {
+    name: path.endpoint,
+    subject: pathKey(path),
+    num_requests: requests,
+    num_errors: errors,
+    processing_time: Math.round(seconds * 1e9),
+    average_processing_time: requests > 0 ? Math.round((seconds * 1e9) / requests) : 0,
+    queue_group: '',
+  }
+  if (data !== undefined) ep.data = data
+  return { name: `${path.namespace}_${path.component}`, id: instanceId, endpoints: [ep] }
+}

@@ -1,0 +1,40 @@
+import type { CallbackTable } from '../callbacks'
+import type { NativeRuntime } from '../native'
+import type { SlabStore } from '../store'
+import type { Ingress } from './ingress'
+import type { JsonValue, ServiceStats } from './types'
+
+/** Where an endpoint sits: what NATS subjects and the in-process table are keyed by. */
+export interface EndpointPath {
+  /** Namespace names joined by `.` (namespaces nest). */
+  readonly namespace: string
+  readonly component: string
+  readonly endpoint: string
+}
+
+export function pathKey(p: EndpointPath): string {
+  return `${p.namespace}/${p.component}/${p.endpoint}`
+}
+
+/** A served endpoint of this process. */
+export interface Serving {
+  readonly path: EndpointPath
+  readonly ingress: Ingress
+  readonly instanceId: string
+  /** Local stats in the NATS micro-service shape (for the in-process plane). */
+  stats(): ServiceStats
+  statsData(): JsonValue | undefined
+  stop(): Promise<void>
+}
+
+/** What every level of one runtime shares. */
+export interface Shared {
+  rt: NativeRuntime
+  store: SlabStore
+  callbacks: CallbackTable
+  /** Endpoints served by this process, by path key (one instance each). */
+  serving: Map<string, Serving>
+  /** Keeps the process alive while the status server runs or an endpoint is served. */
+  retain(): void
+  release(): void
+}
