@@ -1,5 +1,7 @@
 // The seed's "Method 2" example (Dynamic Registration) in TypeScript: typed metrics on an
 // endpoint, a callback that refreshes them before every scrape, and Dynamo's status server.
+// The endpoint is also served (in-process, or over NATS when NATS_SERVER is set) and the demo
+// sends itself traffic, so Dynamo's automatic endpoint metrics move on every curl.
 //
 //   DYN_SYSTEM_PORT=8081 npm run demo      # then: curl localhost:8081/metrics
 import { DistributedRuntime } from 'dynamo-metrics'
@@ -32,6 +34,24 @@ async function main(): Promise<void> {
 
   workerRequests.set(5, { worker_id: 'worker_1', model: 'llama-3' })
   workerRequests.set(3, { worker_id: 'worker_2', model: 'llama-3' })
+
+  // Serve the endpoint: a streaming handler that echoes the prompt word by word. Requests,
+  // duration, inflight, bytes, errors and cancellations are measured with no code here.
+  await endpoint.serveEndpoint<{ prompt: string }, string>(async function* (request) {
+    for (const word of request.prompt.split(' ')) {
+      await new Promise((r) => setTimeout(r, 5))
+      yield word
+    }
+  })
+  const client = endpoint.client<{ prompt: string }, string>()
+  await client.waitForInstances()
+  const traffic = setInterval(() => {
+    void (async () => {
+      const words: string[] = []
+      for await (const w of client.generate({ prompt: 'the quick brown fox' })) words.push(w)
+    })().catch((e: unknown) => console.error('request failed:', e))
+  }, 500)
+  traffic.unref()
   runtime.setHealthStatus('ready')
 
   const server = runtime.systemStatusServer
@@ -42,12 +62,13 @@ async function main(): Promise<void> {
     return
   }
   const host = server.host === '0.0.0.0' ? 'localhost' : server.host
-  console.log(`dynamo-metrics demo serving on ${server.host}:${server.port}`)
+  console.log(`dynamo-metrics demo serving on ${server.host}:${server.port} (request plane: ${runtime.natsServer ?? 'in-process'})`)
   console.log(`  curl http://${host}:${server.port}/metrics`)
   console.log(`  curl http://${host}:${server.port}/health`)
   console.log('Press Ctrl+C to stop.')
 
   const stop = (): void => {
+    clearInterval(traffic)
     void runtime.shutdown().then(() => console.log('shut down'))
   }
   process.once('SIGINT', stop)
