@@ -271,17 +271,27 @@ impl Family {
         !self.template.is_empty()
     }
 
-    /// Writes every live series; `values` is the slab snapshot.
-    pub fn encode_series(&self, values: &[f64], out: &mut Vec<u8>) {
-        let mut native = self.natives.iter();
-        for s in &self.series {
-            let value_of = |slot: u32, off: u32| -> f64 {
-                values.get((slot + off) as usize).copied().unwrap_or(0.0)
-            };
+    /// Writes live series from index `from` on until `out` reaches `limit` bytes; returns the
+    /// index to continue from (`series_len()` when done). `values` is the slab snapshot.
+    pub fn encode_series(
+        &self,
+        values: &[f64],
+        from: usize,
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> usize {
+        let value_of = |slot: u32, off: u32| -> f64 {
+            values.get((slot + off) as usize).copied().unwrap_or(0.0)
+        };
+        let mut i = from;
+        while i < self.series.len() && out.len() < limit {
+            let s = &self.series[i];
+            i += 1;
+            if let Some(m) = self.natives.get(i - 1) {
+                self.write_line(out, "", s, None, m.value());
+                continue;
+            }
             if s.slot == NO_SLOT {
-                if let Some(m) = native.next() {
-                    self.write_line(out, "", s, None, m.value());
-                }
                 continue;
             }
             if self.kind != MetricKind::Histogram {
@@ -303,6 +313,12 @@ impl Family {
             self.write_line(out, "_sum", s, None, value_of(s.slot, n + 1));
             self.write_line(out, "_count", s, None, cumulative);
         }
+        i
+    }
+
+    /// Number of series slots (live or removed), the end index for [`Family::encode_series`].
+    pub fn series_len(&self) -> usize {
+        self.series.len()
     }
 
     fn write_line(&self, out: &mut Vec<u8>, suffix: &str, s: &Series, le: Option<&[u8]>, v: f64) {

@@ -32,6 +32,20 @@ pub struct Created {
     pub const_labels: Vec<(String, String)>,
 }
 
+/// Family ids of a subtree grouped by name, in name order.
+pub struct EncodePlan {
+    groups: Vec<Vec<u32>>,
+}
+
+/// Where a chunked render stopped.
+#[derive(Default, Clone, Copy)]
+pub struct Cursor {
+    group: usize,
+    family: usize,
+    series: usize,
+    header_done: bool,
+}
+
 /// What must agree for one family name across levels, so merged output stays one valid family.
 #[derive(Clone, PartialEq)]
 struct Shape {
@@ -340,34 +354,82 @@ impl Registry {
         ids
     }
 
-    /// Renders `root` and its descendants: families merged by name and sorted, empty ones left out.
-    pub fn encode(&self, root: NodeId, values: &[f64], out: &mut Vec<u8>) {
-        let mut by_name: BTreeMap<&str, Vec<&Family>> = BTreeMap::new();
+    /// The families `root` renders, merged by name and sorted: what [`Registry::encode_some`] walks.
+    pub fn plan(&self, root: NodeId) -> EncodePlan {
+        let mut by_name: BTreeMap<&str, Vec<u32>> = BTreeMap::new();
         for n in self.hierarchy.subtree(root) {
             let Ok(node) = self.hierarchy.node(n) else {
                 continue;
             };
             for &f in &node.families {
+                by_name
+                    .entry(self.families[f as usize].name.as_str())
+                    .or_default()
+                    .push(f);
+            }
+        }
+        EncodePlan {
+            groups: by_name.into_values().collect(),
+        }
+    }
+
+    /// Renders `root` and its descendants: families merged by name and sorted, empty ones left out.
+    pub fn encode(&self, root: NodeId, values: &[f64], out: &mut Vec<u8>) {
+        let plan = self.plan(root);
+        self.encode_some(&plan, values, &mut Cursor::default(), out, usize::MAX);
+    }
+
+    /// Continues rendering `plan` at `cur` until `out` holds about `limit` bytes; returns true
+    /// when everything is written. Between calls the table may change: families only grow, and a
+    /// removed series is skipped, so a resumed render stays valid text.
+    pub fn encode_some(
+        &self,
+        plan: &EncodePlan,
+        values: &[f64],
+        cur: &mut Cursor,
+        out: &mut Vec<u8>,
+        limit: usize,
+    ) -> bool {
+        while let Some(group) = plan.groups.get(cur.group) {
+            if !cur.header_done {
+                let fams: Vec<&Family> = group
+                    .iter()
+                    .map(|&f| &self.families[f as usize])
+                    .filter(|f| f.live_series() > 0)
+                    .collect();
+                let Some(first) = fams.first() else {
+                    cur.group += 1;
+                    continue;
+                };
+                out.extend_from_slice(b"# HELP ");
+                out.extend_from_slice(first.name.as_bytes());
+                out.push(b' ');
+                crate::format::write_help(out, &first.help);
+                out.extend_from_slice(b"\n# TYPE ");
+                out.extend_from_slice(first.name.as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(first.kind.type_name().as_bytes());
+                out.push(b'\n');
+                cur.header_done = true;
+            }
+            while let Some(&f) = group.get(cur.family) {
                 let fam = &self.families[f as usize];
-                if fam.live_series() > 0 {
-                    by_name.entry(fam.name.as_str()).or_default().push(fam);
+                cur.series = fam.encode_series(values, cur.series, out, limit);
+                if cur.series < fam.series_len() {
+                    return false;
                 }
+                cur.family += 1;
+                cur.series = 0;
+            }
+            *cur = Cursor {
+                group: cur.group + 1,
+                ..Cursor::default()
+            };
+            if out.len() >= limit {
+                return plan.groups.get(cur.group).is_none();
             }
         }
-        for (name, fams) in by_name {
-            out.extend_from_slice(b"# HELP ");
-            out.extend_from_slice(name.as_bytes());
-            out.push(b' ');
-            crate::format::write_help(out, &fams[0].help);
-            out.extend_from_slice(b"\n# TYPE ");
-            out.extend_from_slice(name.as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(fams[0].kind.type_name().as_bytes());
-            out.push(b'\n');
-            for f in fams {
-                f.encode_series(values, out);
-            }
-        }
+        true
     }
 }
 
@@ -403,4 +465,90 @@ fn conflict(name: &str, old: &Shape, new: &Shape) -> MetricsError {
         ErrorKind::Conflict,
         format!("metric '{name}' is created with a different {what}; one name must keep one type, help text, label names and buckets across the runtime"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hierarchy::ROOT;
+
+    fn spec(kind: MetricKind, name: &str, labels: &[&str]) -> FamilySpec {
+        FamilySpec {
+            kind,
+            vec: !labels.is_empty(),
+            name: name.into(),
+            help: "help".into(),
+            label_names: labels.iter().map(|s| s.to_string()).collect(),
+            const_labels: vec![],
+            buckets: None,
+        }
+    }
+
+    #[test]
+    fn chunked_render_equals_whole_render() {
+        let mut r = Registry::new(64);
+        let ns = r.child(ROOT, Level::Namespace, "ns").unwrap();
+        let c = r.child(ns, Level::Component, "c").unwrap();
+        let e1 = r.child(c, Level::Endpoint, "e1").unwrap();
+        let e2 = r.child(c, Level::Endpoint, "e2").unwrap();
+        let mut values = vec![0.0; 0];
+        for (node, n) in [(e1, 7), (e2, 5)] {
+            let f = r
+                .create_family(node, &spec(MetricKind::Counter, "hits", &["k"]))
+                .unwrap()
+                .family;
+            for i in 0..n {
+                let slot = r.create_series_ordered(f, &[&format!("v{i}")]).unwrap();
+                values.resize(values.len().max(slot as usize + 1), 0.0);
+                values[slot as usize] = (i * 3) as f64;
+            }
+        }
+        let h = r
+            .create_family(c, &spec(MetricKind::Histogram, "lat", &[]))
+            .unwrap();
+        values.resize(values.len().max((h.slot.unwrap() + h.width) as usize), 1.0);
+        let mut whole = Vec::new();
+        r.encode(ROOT, &values, &mut whole);
+        let text = String::from_utf8(whole.clone()).unwrap();
+        assert!(text.contains("# TYPE dynamo_component_hits counter\n"));
+        assert_eq!(text.matches("# HELP dynamo_component_hits").count(), 1);
+        assert!(text.contains("dynamo_component_lat_bucket{dynamo_component=\"c\",dynamo_namespace=\"ns\",le=\"+Inf\"} 12\n"));
+        for limit in [1, 10, 100, 333, 1000] {
+            let plan = r.plan(ROOT);
+            let mut cur = Cursor::default();
+            let mut joined = Vec::new();
+            let mut rounds = 0;
+            loop {
+                let mut chunk = Vec::new();
+                let done = r.encode_some(&plan, &values, &mut cur, &mut chunk, limit);
+                joined.extend_from_slice(&chunk);
+                rounds += 1;
+                if done {
+                    break;
+                }
+                assert!(rounds < 10_000, "chunked render does not finish");
+            }
+            assert_eq!(String::from_utf8(joined).unwrap(), text, "limit {limit}");
+        }
+    }
+
+    #[test]
+    fn removed_series_are_left_out_and_their_slots_reused() {
+        let mut r = Registry::new(64);
+        let f = r
+            .create_family(ROOT, &spec(MetricKind::Gauge, "g", &["k"]))
+            .unwrap()
+            .family;
+        let a = r.create_series_ordered(f, &["a"]).unwrap();
+        let b = r.create_series_ordered(f, &["b"]).unwrap();
+        assert!(r.remove_series(f, a).unwrap());
+        assert!(!r.remove_series(f, a).unwrap());
+        let mut out = Vec::new();
+        r.encode(ROOT, &[1.0, 2.0], &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(!text.contains("k=\"a\""));
+        assert!(text.contains("dynamo_component_g{k=\"b\"} 2\n"));
+        assert_eq!(r.create_series_ordered(f, &["c"]).unwrap(), a);
+        assert_ne!(a, b);
+    }
 }

@@ -12,9 +12,9 @@ use crate::family::{MetricKind, NativeMetric};
 use crate::health::{Health, HealthStatus};
 use crate::hierarchy::{NodeId, ROOT};
 use crate::nats::NatsPlane;
-use crate::registry::{FamilySpec, Registry};
+use crate::registry::{Cursor, FamilySpec, Registry};
 use crate::scrape::{self, CallbackInvoker, SingleFlight};
-use crate::server::{ScrapeFn, StatusServer};
+use crate::server::{ScrapeBody, ScrapeFn, StatusServer};
 use crate::slab::Slabs;
 
 pub const UPTIME_NAME: &str = "uptime_seconds";
@@ -30,7 +30,7 @@ pub struct Runtime {
     /// Snapshots committed from the JS thread, by scrape token (None until committed).
     snapshots: Mutex<HashMap<u64, Option<Vec<f64>>>>,
     next_token: AtomicU64,
-    single_flight: SingleFlight,
+    single_flight: SingleFlight<Arc<Vec<f64>>>,
     config: SystemConfig,
     health: Arc<Health>,
     server: tokio::sync::Mutex<Option<StatusServer>>,
@@ -144,17 +144,66 @@ impl Runtime {
         node: NodeId,
         prometheus: Option<Duration>,
     ) -> Result<String> {
+        let values = self.snapshot(node, prometheus).await?;
+        let registry = self.registry();
+        // Size the buffer from the last scrape so a large exposition is written without regrowth.
+        let mut out = Vec::with_capacity(self.last_len.load(Ordering::Relaxed) + 4096);
+        registry.encode(node, &values, &mut out);
+        drop(registry);
+        self.last_len.fetch_max(out.len(), Ordering::Relaxed);
+        debug_assert!(std::str::from_utf8(&out).is_ok());
+        // SAFETY: the encoder only writes bytes of Rust strings (names, help, label values) and
+        // ASCII punctuation and digits, so the buffer is valid UTF-8.
+        Ok(unsafe { String::from_utf8_unchecked(out) })
+    }
+
+    /// Like [`Runtime::scrape`], but encodes in chunks as the receiver takes them: the table is
+    /// locked per chunk only, and a large exposition never sits in memory whole.
+    pub async fn scrape_stream(
+        self: &Arc<Self>,
+        node: NodeId,
+        prometheus: Option<Duration>,
+    ) -> Result<tokio::sync::mpsc::Receiver<bytes::Bytes>> {
+        const CHUNK: usize = 256 * 1024;
+        let values = self.snapshot(node, prometheus).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let me = Arc::clone(self);
+        tokio::spawn(async move {
+            let plan = me.registry().plan(node);
+            let mut cursor = Cursor::default();
+            loop {
+                let mut buf = Vec::with_capacity(CHUNK + 16 * 1024);
+                let done = me
+                    .registry()
+                    .encode_some(&plan, &values, &mut cursor, &mut buf, CHUNK);
+                if !buf.is_empty() && tx.send(bytes::Bytes::from(buf)).await.is_err() {
+                    break; // the client went away
+                }
+                if done {
+                    break;
+                }
+            }
+        });
+        Ok(rx)
+    }
+
+    /// Runs the subtree's callbacks (shared by concurrent scrapes) and returns the slab values.
+    async fn snapshot(
+        self: &Arc<Self>,
+        node: NodeId,
+        prometheus: Option<Duration>,
+    ) -> Result<Arc<Vec<f64>>> {
         self.check_open()?;
         self.registry().hierarchy.node(node)?;
         let me = Arc::clone(self);
         self.single_flight
             .run(node, move || {
-                Box::pin(async move { me.scrape_once(node, prometheus).await })
+                Box::pin(async move { me.collect(node, prometheus).await })
             })
             .await
     }
 
-    async fn scrape_once(&self, node: NodeId, prometheus: Option<Duration>) -> Result<String> {
+    async fn collect(&self, node: NodeId, prometheus: Option<Duration>) -> Result<Arc<Vec<f64>>> {
         let ids = self.registry().callbacks_in(node);
         let limit = scrape::deadline(self.config.scrape_timeout, prometheus);
         self.uptime.set(self.health.uptime().as_secs_f64());
@@ -195,22 +244,12 @@ impl Runtime {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&token)
             .flatten();
-        let registry = self.registry();
-        let values = committed.unwrap_or_else(|| {
+        Ok(Arc::new(committed.unwrap_or_else(|| {
             // The JS thread missed the deadline (or is blocked): read the slabs from here.
             let mut buf = Vec::new();
-            self.slabs.copy_into(registry.used_slots(), &mut buf);
+            self.slabs.copy_into(self.registry().used_slots(), &mut buf);
             buf
-        });
-        // Size the buffer from the last scrape so a large exposition is written without regrowth.
-        let mut out = Vec::with_capacity(self.last_len.load(Ordering::Relaxed) + 4096);
-        registry.encode(node, &values, &mut out);
-        drop(registry);
-        self.last_len.fetch_max(out.len(), Ordering::Relaxed);
-        debug_assert!(std::str::from_utf8(&out).is_ok());
-        // SAFETY: the encoder only writes bytes of Rust strings (names, help, label values) and
-        // ASCII punctuation and digits, so the buffer is valid UTF-8.
-        Ok(unsafe { String::from_utf8_unchecked(out) })
+        })))
     }
 
     /// Starts the status server if the configuration enables it; returns its bound address.
@@ -223,7 +262,10 @@ impl Runtime {
             let weak = weak.clone();
             Box::pin(async move {
                 match weak.upgrade() {
-                    Some(rt) => rt.scrape(ROOT, deadline).await,
+                    Some(rt) => rt
+                        .scrape_stream(ROOT, deadline)
+                        .await
+                        .map(ScrapeBody::Chunks),
                     None => Err(MetricsError::new(ErrorKind::Closed, "the runtime is gone")),
                 }
             })

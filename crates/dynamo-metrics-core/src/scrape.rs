@@ -22,20 +22,28 @@ pub trait CallbackInvoker: Send + Sync + 'static {
     fn invoke(&self, ids: Vec<u32>, token: u64) -> InvokeFuture;
 }
 
-type Shared = Arc<Result<String>>;
+/// The outcome of a run, once it is there.
+type Outcome<T> = watch::Receiver<Option<Arc<Result<T>>>>;
 
 /// Concurrent scrapes of the same level share one in-flight run.
-#[derive(Default)]
-pub struct SingleFlight {
-    inflight: Mutex<HashMap<NodeId, watch::Receiver<Option<Shared>>>>,
+pub struct SingleFlight<T> {
+    inflight: Mutex<HashMap<NodeId, Outcome<T>>>,
 }
 
-impl SingleFlight {
+impl<T> Default for SingleFlight<T> {
+    fn default() -> Self {
+        SingleFlight {
+            inflight: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
     /// Joins the run for `node`, or starts `work` as a detached task so that a scraper that goes
     /// away (a dropped HTTP request) never strands the others.
-    pub async fn run<F>(&self, node: NodeId, work: F) -> Result<String>
+    pub async fn run<F>(&self, node: NodeId, work: F) -> Result<T>
     where
-        F: FnOnce() -> Pin<Box<dyn Future<Output = Result<String>> + Send>>,
+        F: FnOnce() -> Pin<Box<dyn Future<Output = Result<T>> + Send>>,
     {
         let mut rx = {
             let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
@@ -68,7 +76,7 @@ impl SingleFlight {
     }
 
     /// Forgets a finished run so the next scrape runs the callbacks again.
-    fn finish(&self, node: NodeId, rx: &watch::Receiver<Option<Shared>>) {
+    fn finish(&self, node: NodeId, rx: &Outcome<T>) {
         let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(cur) = map.get(&node) {
             if cur.same_channel(rx) {

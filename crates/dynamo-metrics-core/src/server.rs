@@ -26,7 +26,20 @@ use crate::config::SystemConfig;
 use crate::error::{ErrorKind, MetricsError};
 use crate::health::Health;
 
-pub type ScrapeFuture = Pin<Box<dyn Future<Output = crate::Result<String>> + Send>>;
+pub type ScrapeFuture = Pin<Box<dyn Future<Output = crate::Result<ScrapeBody>> + Send>>;
+
+/// A `/metrics` body: whole text, or chunks streamed as they are encoded (a large exposition is
+/// then never held in memory at once, and the first bytes leave before the last are written).
+pub enum ScrapeBody {
+    Text(String),
+    Chunks(tokio::sync::mpsc::Receiver<bytes::Bytes>),
+}
+
+impl From<String> for ScrapeBody {
+    fn from(s: String) -> Self {
+        ScrapeBody::Text(s)
+    }
+}
 
 /// Renders /metrics; the argument is the deadline Prometheus asked for (from the
 /// X-Prometheus-Scrape-Timeout-Seconds header), if any.
@@ -274,7 +287,23 @@ async fn metrics(app: &App, headers: &HeaderMap) -> Response {
         )),
     };
     match result {
-        Ok(body) => text(StatusCode::OK, METRICS_CONTENT_TYPE, body),
+        Ok(ScrapeBody::Text(body)) => text(StatusCode::OK, METRICS_CONTENT_TYPE, body),
+        Ok(ScrapeBody::Chunks(rx)) => {
+            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+                rx.recv()
+                    .await
+                    .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
+            });
+            (
+                StatusCode::OK,
+                [(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static(METRICS_CONTENT_TYPE),
+                )],
+                axum::body::Body::from_stream(stream),
+            )
+                .into_response()
+        }
         Err(e) => text(
             StatusCode::INTERNAL_SERVER_ERROR,
             TEXT_CONTENT_TYPE,
@@ -448,7 +477,7 @@ mod tests {
     fn scrape_ok(seen: Arc<StdMutex<Vec<Option<Duration>>>>) -> ScrapeFn {
         Arc::new(move |deadline| {
             seen.lock().unwrap().push(deadline);
-            Box::pin(async { Ok("# TYPE up gauge\nup 1\n".to_string()) })
+            Box::pin(async { Ok("# TYPE up gauge\nup 1\n".to_string().into()) })
         })
     }
 

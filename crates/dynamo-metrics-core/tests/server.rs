@@ -69,7 +69,7 @@ async fn configured_server_end_to_end() {
     let seen = deadlines.clone();
     let scrape: ScrapeFn = Arc::new(move |deadline| {
         seen.lock().unwrap().push(deadline);
-        Box::pin(async { Ok("requests_total 3\n".to_string()) })
+        Box::pin(async { Ok("requests_total 3\n".to_string().into()) })
     });
     let server = StatusServer::start(&cfg, health.clone(), scrape)
         .await
@@ -113,7 +113,7 @@ async fn configured_server_end_to_end() {
         port: addr.port(),
         ..cfg.clone()
     };
-    let noop: ScrapeFn = Arc::new(|_| Box::pin(async { Ok(String::new()) }));
+    let noop: ScrapeFn = Arc::new(|_| Box::pin(async { Ok(String::new().into()) }));
     let err = StatusServer::start(&taken, health.clone(), noop)
         .await
         .unwrap_err();
