@@ -90,7 +90,9 @@ export class SeriesIndex<L extends string> {
         `labels of metric '${this.metric}' must be an object with keys ${this.names.join(', ')}; got ${l === null ? 'null' : typeof l}`,
       )
     }
-    if (Object.keys(l).length !== this.names.length) return null
+    let keys = 0
+    for (const k in l) if (Object.prototype.hasOwnProperty.call(l, k)) keys++
+    if (keys !== this.names.length) return null
     const out: string[] = []
     for (const n of this.names) {
       if (!Object.prototype.hasOwnProperty.call(l, n)) return null
@@ -117,20 +119,23 @@ export class SeriesIndex<L extends string> {
   }
 
   private insert(values: string[], slot: number): void {
-    // `set` re-links the current node into its holder when a leaf is upgraded to a map.
-    let set = (t: Tree): void => void t
+    // Where the current node hangs: a map entry or a leaf, re-linked when a leaf becomes a map.
+    let holderMap: Map<unknown, Tree | number> | null = null
+    let holderKey: unknown = undefined
+    let holderLeaf: Leaf | null = null
     let node: Tree = this.root
     for (let i = 0; i < values.length; i++) {
       const key = values[i]
       if (node instanceof Leaf) {
         if (node.k === key && i < values.length - 1) {
-          const leaf: Leaf = node
-          set = (t) => (leaf.v = t)
+          holderLeaf = node
+          holderMap = null
           node = node.v as Tree
           continue
         }
         const m = new Map<unknown, Tree | number>([[node.k, node.v]])
-        set(m)
+        if (holderLeaf !== null) holderLeaf.v = m
+        else holderMap?.set(holderKey, m)
         node = m
       }
       const next = node.get(key)
@@ -138,8 +143,9 @@ export class SeriesIndex<L extends string> {
         node.set(key, chain(values, i + 1, slot))
         return
       }
-      const map: Map<unknown, Tree | number> = node
-      set = (t) => void map.set(key, t)
+      holderMap = node
+      holderKey = key
+      holderLeaf = null
       node = next as Tree
     }
   }

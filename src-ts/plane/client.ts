@@ -5,6 +5,13 @@ import { Channel } from './channel'
 import { pathKey, type EndpointPath, type Shared } from './state'
 import type { ClientOptions, JsonValue } from './types'
 
+/** Request ids: unique per process (random prefix) and cheap (a counter, no crypto per request). */
+const ID_PREFIX = randomBytes(6).toString('hex')
+let nextId = 0
+function requestId(): string {
+  return `${ID_PREFIX}-${(nextId++).toString(36)}`
+}
+
 /** How long a NATS discovery waits for `$SRV.INFO` answers, and how long its result is reused. */
 const DISCOVERY_WAIT_MS = 100
 const DISCOVERY_TTL_MS = 1000
@@ -107,7 +114,7 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
     const serving = this.shared.serving.get(pathKey(this.path))
     if (serving?.ingress === undefined) throw new EndpointError('ERR_DYNAMO_ENDPOINT', `no instance serves ${this.describe()}`)
     const channel = new Channel()
-    const id = randomBytes(8).toString('hex')
+    const id = requestId()
     // Serialized as on the wire, so byte counts mean the same on both planes.
     const h = serving.ingress.handle(text, Buffer.byteLength(text), id, channel)
     let finished = false
@@ -129,7 +136,7 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
   }
 
   private async *overNats(target: NatsInstance, text: string): AsyncGenerator<Res> {
-    const id = randomBytes(8).toString('hex')
+    const id = requestId()
     const rt = this.shared.rt
     const stream = await callAsync(() => rt.natsRequest(target.subject, id, Buffer.from(text)))
     let finished = false
