@@ -1,6 +1,9 @@
 import { HandlerError } from '../errors'
 import type { Responder } from './ingress'
 
+/** What a caller hears when the endpoint shuts down without grace during its request. */
+export const SHUTDOWN_MESSAGE = 'the serving endpoint shut down before the request finished'
+
 /** The in-process response stream: the ingress pushes, the client's iteration pulls. */
 export class Channel implements Responder {
   private readonly items: string[] = []
@@ -27,7 +30,8 @@ export class Channel implements Responder {
     this.notify()
   }
 
-  cancelled(): void {
+  cancelled(reason: 'caller' | 'shutdown'): void {
+    if (reason === 'shutdown') return this.fail(SHUTDOWN_MESSAGE)
     this.state = 'cancelled'
     this.notify()
   }

@@ -102,12 +102,19 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
   }
 
   private async *call(request: Req, pick: (list: NatsInstance[]) => NatsInstance): AsyncGenerator<Res> {
-    const list = await this.instances()
+    let list = await this.instances()
+    if (list.length === 0 && this.nats) list = await this.instances(true)
     if (list.length === 0) throw new EndpointError('ERR_DYNAMO_ENDPOINT', `no instance serves ${this.describe()}`)
     const target = pick(list)
     const text = JSON.stringify(request) ?? 'null'
-    if (this.nats) yield* this.overNats(target, text)
-    else yield* this.inProcess(text)
+    if (!this.nats) return yield* this.inProcess(text)
+    try {
+      yield* this.overNats(target, text)
+    } catch (e) {
+      // The instance is gone: look again next time instead of trusting the cached list.
+      if (e instanceof EndpointError) this.cache = undefined
+      throw e
+    }
   }
 
   private async *inProcess(text: string): AsyncGenerator<Res> {

@@ -6,8 +6,8 @@ export interface Responder {
   send(text: string): void | Promise<void>
   end(): void | Promise<void>
   fail(message: string): void | Promise<void>
-  /** The caller went away; no final message is sent. */
-  cancelled(): void
+  /** The request was cancelled: the caller went away, or the endpoint shut down without grace. */
+  cancelled(reason: 'caller' | 'shutdown'): void
 }
 
 function message(e: unknown): string {
@@ -36,6 +36,7 @@ export interface Handling {
 
 export class Ingress {
   private readonly inFlight = new Map<Promise<void>, AbortController>()
+  private shuttingDown = false
 
   constructor(
     private readonly handler: EndpointHandler<JsonValue, JsonValue>,
@@ -55,6 +56,7 @@ export class Ingress {
 
   /** Fires every in-flight request's signal (shutdown without grace). */
   abortAll(): void {
+    this.shuttingDown = true
     for (const ac of this.inFlight.values()) ac.abort()
   }
 
@@ -133,7 +135,7 @@ export class Ingress {
       }
       if (signal.aborted) {
         m?.cancellations.inc()
-        out.cancelled()
+        out.cancelled(this.shuttingDown ? 'shutdown' : 'caller')
         return
       }
       try {

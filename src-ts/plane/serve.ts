@@ -3,6 +3,7 @@ import { TextDecoder } from 'node:util'
 import { call, callAsync, EndpointError } from '../errors'
 import type { NatsEvent, NatsServed } from '../native'
 import { EndpointMetrics } from './endpoint-metrics'
+import { SHUTDOWN_MESSAGE } from './channel'
 import { Ingress, type Responder } from './ingress'
 import { pathKey, type EndpointPath, type Serving, type Shared } from './state'
 import type { EndpointHandler, EndpointStats, JsonValue, ServeOptions, ServiceStats } from './types'
@@ -112,8 +113,9 @@ async function startNats(shared: Shared, path: EndpointPath, instanceId: string,
       send: (t) => served.send(token, Buffer.from(t)),
       end: () => served.finish(token, EMPTY, null),
       fail: (m) => served.finish(token, EMPTY, m),
-      // The caller is gone: forget the request without a final message.
-      cancelled: () => void served.finish(token, EMPTY, 'cancelled by the caller').catch(() => {}),
+      // Forget the request in Rust; a caller still listening (a shutdown) hears why.
+      cancelled: (reason) =>
+        void served.finish(token, EMPTY, reason === 'shutdown' ? SHUTDOWN_MESSAGE : 'cancelled by the caller').catch(() => {}),
     }
     const invalid = ev.requestId === '' ? 'the request has no Dynamo-Request-Id header' : undefined
     const id = ev.requestId === '' ? randomBytes(8).toString('hex') : ev.requestId

@@ -27,6 +27,8 @@ pub const REQUEST_ID_HEADER: &str = "Dynamo-Request-Id";
 pub const FINAL_HEADER: &str = "Dynamo-Final";
 const SERVICE_ERROR_HEADER: &str = "Nats-Service-Error";
 const SERVICE_VERSION: &str = "0.1.0";
+/// Longest a flush may take while stopping or closing (the server may be unreachable).
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
 
 fn nats_err(what: impl std::fmt::Display) -> MetricsError {
     MetricsError::new(ErrorKind::Nats, what.to_string())
@@ -146,11 +148,18 @@ impl NatsPlane {
             next: AtomicU64::new(1),
             tasks: Mutex::new(Vec::new()),
             service: tokio::sync::Mutex::new(Some(service)),
+            stop_tx: watch::channel(false).0,
         });
         let weak = Arc::downgrade(&served);
         let sink_req = Arc::clone(&sink);
+        let mut stop_requests = served.stop_tx.subscribe();
         let requests = tokio::spawn(async move {
-            while let Some(req) = endpoint.next().await {
+            loop {
+                let req = tokio::select! {
+                    r = endpoint.next() => r,
+                    _ = stop_requests.changed() => None,
+                };
+                let Some(req) = req else { break };
                 let Some(served) = weak.upgrade() else { break };
                 let request_id = req
                     .message
@@ -174,8 +183,14 @@ impl NatsPlane {
             }
         });
         let weak = Arc::downgrade(&served);
+        let mut stop_cancels = served.stop_tx.subscribe();
         let cancels_task = tokio::spawn(async move {
-            while let Some(msg) = cancels.next().await {
+            loop {
+                let msg = tokio::select! {
+                    m = cancels.next() => m,
+                    _ = stop_cancels.changed() => None,
+                };
+                let Some(msg) = msg else { break };
                 let Some(served) = weak.upgrade() else { break };
                 let id = String::from_utf8_lossy(&msg.payload).to_string();
                 let token = served
@@ -281,11 +296,14 @@ impl NatsPlane {
             .publish_with_reply_and_headers(subject.to_string(), inbox, headers, payload)
             .await
             .map_err(|e| nats_err(format!("NATS publish to '{subject}' failed: {e}")))?;
+        // Seen now, so a disconnect any time after the request was sent fails the stream.
+        let mut disconnects = self.disconnects.clone();
+        disconnects.borrow_and_update();
         Ok(ResponseStream {
             sub,
             subject: subject.to_string(),
             url: self.url.clone(),
-            disconnects: self.disconnects.clone(),
+            disconnects,
             done: false,
         })
     }
@@ -299,13 +317,17 @@ impl NatsPlane {
             )
             .await
             .map_err(|e| nats_err(format!("NATS cancel publish failed: {e}")))?;
-        let _ = self.client.flush().await;
+        let _ = tokio::time::timeout(CLOSE_WAIT, self.client.flush()).await;
         Ok(())
     }
 
+    /// Flushes and closes the connection; bounded, so shutdown never waits on a NATS outage.
     pub async fn close(&self) {
-        let _ = self.client.flush().await;
-        let _ = self.client.drain().await;
+        let _ = tokio::time::timeout(CLOSE_WAIT, async {
+            let _ = self.client.flush().await;
+            let _ = self.client.drain().await;
+        })
+        .await;
     }
 }
 
@@ -341,6 +363,7 @@ pub struct ServedEndpoint {
     next: AtomicU64,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     service: tokio::sync::Mutex<Option<Service>>,
+    stop_tx: watch::Sender<bool>,
 }
 
 impl ServedEndpoint {
@@ -396,7 +419,7 @@ impl ServedEndpoint {
         req.respond_with_headers(response, headers)
             .await
             .map_err(|e| nats_err(format!("NATS publish failed: {e}")))?;
-        let _ = self.client.flush().await;
+        let _ = tokio::time::timeout(CLOSE_WAIT, self.client.flush()).await;
         Ok(())
     }
 
@@ -405,19 +428,25 @@ impl ServedEndpoint {
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
-    /// Stops announcing and receiving; pending requests are dropped.
+    /// Stops announcing and receiving; pending requests are dropped. When it returns, the
+    /// server has seen the unsubscriptions (unless it is unreachable), so no request reaches a
+    /// stopped endpoint.
     pub async fn stop(&self) {
-        for t in self
+        let _ = self.stop_tx.send(true);
+        let tasks: Vec<JoinHandle<()>> = self
             .tasks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .drain(..)
-        {
-            t.abort();
+            .collect();
+        for t in tasks {
+            // The tasks own the subscriptions; their end drops (unsubscribes) them.
+            let _ = t.await;
         }
         if let Some(service) = self.service.lock().await.take() {
-            let _ = service.stop().await;
+            let _ = tokio::time::timeout(CLOSE_WAIT, service.stop()).await;
         }
+        let _ = tokio::time::timeout(CLOSE_WAIT, self.client.flush()).await;
         self.pending
             .lock()
             .unwrap_or_else(|e| e.into_inner())
@@ -446,11 +475,9 @@ impl ResponseStream {
         if self.done {
             return Ok(None);
         }
-        let mut disconnects = self.disconnects.clone();
-        disconnects.borrow_and_update();
         let msg = tokio::select! {
             m = tokio::time::timeout(idle, self.sub.next()) => m,
-            _ = disconnects.changed() => {
+            _ = self.disconnects.changed() => {
                 self.done = true;
                 return Err(nats_err(format!(
                     "the NATS connection to {} was lost while waiting for a response from '{}'",
@@ -478,7 +505,10 @@ impl ResponseStream {
         };
         if msg.status == Some(async_nats::StatusCode::NO_RESPONDERS) {
             self.done = true;
-            return Err(nats_err(format!("no worker is serving '{}'", self.subject)));
+            return Err(MetricsError::new(
+                ErrorKind::Endpoint,
+                format!("no instance serves '{}' any more", self.subject),
+            ));
         }
         let headers = msg.headers.as_ref();
         if let Some(err) = headers.and_then(|h| h.get(SERVICE_ERROR_HEADER)) {

@@ -212,11 +212,16 @@ impl Runtime {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(token, None);
-        let invoker = self
-            .invoker
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        // With no callbacks in the subtree there is nothing to wait for on the JS thread: read the
+        // slabs from here, so a busy or blocked event loop never delays such a scrape.
+        let invoker = match ids.is_empty() {
+            true => None,
+            false => self
+                .invoker
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+        };
         if let Some(inv) = invoker {
             let n = ids.len();
             match tokio::time::timeout(limit, inv.invoke(ids, token)).await {
@@ -245,7 +250,8 @@ impl Runtime {
             .remove(&token)
             .flatten();
         Ok(Arc::new(committed.unwrap_or_else(|| {
-            // The JS thread missed the deadline (or is blocked): read the slabs from here.
+            // No callbacks, or the JS thread missed the deadline (or is blocked): read the slabs
+            // from here.
             let mut buf = Vec::new();
             self.slabs.copy_into(self.registry().used_slots(), &mut buf);
             buf
