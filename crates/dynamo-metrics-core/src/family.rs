@@ -284,34 +284,44 @@ impl Family {
             values.get((slot + off) as usize).copied().unwrap_or(0.0)
         };
         let mut i = from;
+        let mut bucket = Vec::new();
         while i < self.series.len() && out.len() < limit {
             let s = &self.series[i];
             i += 1;
             if let Some(m) = self.natives.get(i - 1) {
-                self.write_line(out, "", s, None, m.value());
+                self.write_line(out, "", s, m.value());
                 continue;
             }
             if s.slot == NO_SLOT {
                 continue;
             }
             if self.kind != MetricKind::Histogram {
-                self.write_line(out, "", s, None, value_of(s.slot, 0));
+                self.write_line(out, "", s, value_of(s.slot, 0));
                 continue;
             }
+            // A histogram writes its labels on every bucket line: render them once per series.
             let n = self.buckets.len() as u32;
+            bucket.clear();
+            bucket.extend_from_slice(self.name.as_bytes());
+            bucket.extend_from_slice(b"_bucket{");
+            self.write_body(s, &mut bucket);
+            let body_end = bucket.len();
+            if self.has_labels() {
+                bucket.push(b',');
+            }
+            bucket.extend_from_slice(b"le=\"");
             let mut cumulative = 0.0;
             for b in 0..=n {
                 cumulative += value_of(s.slot, b);
-                self.write_line(
-                    out,
-                    "_bucket",
-                    s,
-                    Some(&self.bound_text[b as usize]),
-                    cumulative,
-                );
+                out.extend_from_slice(&bucket);
+                out.extend_from_slice(&self.bound_text[b as usize]);
+                out.extend_from_slice(b"\"} ");
+                format::write_value(out, cumulative);
+                out.push(b'\n');
             }
-            self.write_line(out, "_sum", s, None, value_of(s.slot, n + 1));
-            self.write_line(out, "_count", s, None, cumulative);
+            let body = &bucket[self.name.len() + 8..body_end];
+            self.write_line_with(out, "_sum", body, value_of(s.slot, n + 1));
+            self.write_line_with(out, "_count", body, cumulative);
         }
         i
     }
@@ -321,21 +331,26 @@ impl Family {
         self.series.len()
     }
 
-    fn write_line(&self, out: &mut Vec<u8>, suffix: &str, s: &Series, le: Option<&[u8]>, v: f64) {
+    fn write_line(&self, out: &mut Vec<u8>, suffix: &str, s: &Series, v: f64) {
         out.extend_from_slice(self.name.as_bytes());
         out.extend_from_slice(suffix.as_bytes());
-        let labelled = self.has_labels();
-        if labelled || le.is_some() {
+        if self.has_labels() {
             out.push(b'{');
             self.write_body(s, out);
-            if let Some(le) = le {
-                if labelled {
-                    out.push(b',');
-                }
-                out.extend_from_slice(b"le=\"");
-                out.extend_from_slice(le);
-                out.push(b'"');
-            }
+            out.push(b'}');
+        }
+        out.push(b' ');
+        format::write_value(out, v);
+        out.push(b'\n');
+    }
+
+    /// A line whose label body is already rendered.
+    fn write_line_with(&self, out: &mut Vec<u8>, suffix: &str, body: &[u8], v: f64) {
+        out.extend_from_slice(self.name.as_bytes());
+        out.extend_from_slice(suffix.as_bytes());
+        if !body.is_empty() {
+            out.push(b'{');
+            out.extend_from_slice(body);
             out.push(b'}');
         }
         out.push(b' ');
