@@ -60,6 +60,11 @@ function text(v: unknown): string | null {
   }
 }
 
+function hasNul(values: string[]): boolean {
+  for (const v of values) if (v.includes('\0')) return true
+  return false
+}
+
 /**
  * Resolves a labels object to its series' slot on the JS side: nested Maps keyed by the label
  * values in declaration order. The resolver is generated per label-name list so each property
@@ -82,6 +87,9 @@ export class SeriesIndex<L extends string> {
     this.resolve = compile(names, this.root, (l: Labels<L>) => this.create(l))
   }
 
+  /** Set by `ordered()`: some value was not a string (so the fast path could not have hit). */
+  private converted = false
+
   /** The label values in declaration order as strings, or null when the object is not exact. */
   private ordered(l: Labels<L>): string[] | null {
     if (l === null || typeof l !== 'object') {
@@ -94,10 +102,13 @@ export class SeriesIndex<L extends string> {
     for (const k in l) if (Object.prototype.hasOwnProperty.call(l, k)) keys++
     if (keys !== this.names.length) return null
     const out: string[] = []
+    this.converted = false
     for (const n of this.names) {
       if (!Object.prototype.hasOwnProperty.call(l, n)) return null
-      const t = text(l[n])
+      const v = l[n]
+      const t = text(v)
       if (t === null) return null
+      if (t !== v) this.converted = true
       out.push(t)
     }
     return out
@@ -153,12 +164,13 @@ export class SeriesIndex<L extends string> {
   /** Slow path: normalise, look up again, else let Rust validate and create the series. */
   private create(l: Labels<L>): number {
     const values = this.ordered(l)
-    if (values !== null) {
+    // The fast path already looked up exact string values; only converted ones need a second look.
+    if (values !== null && this.converted) {
       const hit = this.lookup(values)
       if (hit !== undefined) return hit
     }
     let slot: number
-    if (values !== null && !values.some((v) => v.includes('\0'))) {
+    if (values !== null && !hasNul(values)) {
       // Exact object: one plain native call with the values joined (the cheapest crossing).
       slot = call(() => native.createSeriesJoined(this.handle, this.family, values.join('\0')))
     } else {

@@ -116,13 +116,16 @@ export class Histogram extends Cell {
     this.b = bounds
   }
   observe(v: number): void {
-    if (v !== v) throw invalidValue(this.name, 'observe', v, 'cannot observe NaN')
     const b = this.b
     const n = b.length
     let k = 0
     while (k < n && v > b[k]) k++
-    this.s[this.i + k] += 1
-    this.s[this.i + n + 1] += v
+    // NaN compares false, so it always lands in bucket 0: check only there (cheaper per call).
+    if (k === 0 && v !== v) throw invalidValue(this.name, 'observe', v, 'cannot observe NaN')
+    const s = this.s
+    const i = this.i
+    s[i + k] += 1
+    s[i + n + 1] += v
   }
   /** Starts a timer; the returned function observes the elapsed seconds and returns them. */
   startTimer(): () => number {
@@ -305,14 +308,14 @@ export class HistogramVec<L extends string> extends VecBase<L, Histogram> {
     return new Histogram(slab, off, this, this.b)
   }
   observe(v: number, labels: Labels<L>): void {
-    if (v !== v) throw invalidValue(this.name, 'observe', v, 'cannot observe NaN')
-    const k = this.x.resolve(labels)
-    const s = this.slabs[k >>> SHIFT]
-    const o = k & MASK
     const b = this.b
     const n = b.length
     let j = 0
     while (j < n && v > b[j]) j++
+    if (j === 0 && v !== v) throw invalidValue(this.name, 'observe', v, 'cannot observe NaN')
+    const k = this.x.resolve(labels)
+    const s = this.slabs[k >>> SHIFT]
+    const o = k & MASK
     s[o + j] += 1
     s[o + n + 1] += v
   }
