@@ -15,43 +15,64 @@ const quick = process.argv.includes('--quick')
 async function child(mode) {
   const pkg = join(here, '..', 'dist', 'esm', 'index.mjs')
   const { DistributedRuntime } = await import(pkg)
-  const [transport, metrics] = mode.split(':')
+  const transport = mode
   const rt = await DistributedRuntime.create({ systemEnabled: false, natsServer: transport === 'nats' ? process.env.BENCH_NATS : undefined })
-  const ep = rt.namespace('bench').component('echo').endpoint('generate')
-  await ep.serveEndpoint(async (req) => req, { autoMetrics: metrics === 'on' })
-  const client = ep.client()
-  await client.waitForInstances(10_000)
-  const one = async (i) => {
+  const comp = rt.namespace('bench').component('echo')
+  // Two endpoints in one process, with and without the automatic metrics, measured in
+  // alternating batches so drift hits both alike.
+  const clients = {}
+  for (const m of ['on', 'off']) {
+    const ep = comp.endpoint(`echo_${m}`)
+    await ep.serveEndpoint(async (req) => req, { autoMetrics: m === 'on' })
+    clients[m] = ep.client()
+    await clients[m].waitForInstances(10_000)
+  }
+  const one = async (client, i) => {
     for await (const r of client.generate({ i })) if (r.i !== i) throw new Error('echo mismatch')
   }
-  const n = transport === 'nats' ? (quick ? 2000 : 10000) : quick ? 20000 : 200000
-  for (let i = 0; i < Math.min(n, 2000); i++) await one(i) // warm up
-  // Sequential requests: latency per request.
-  const lat = new Float64Array(n)
-  const t0 = process.hrtime.bigint()
-  for (let i = 0; i < n; i++) {
-    const s = process.hrtime.bigint()
-    await one(i)
-    lat[i] = Number(process.hrtime.bigint() - s)
+  const batch = transport === 'nats' ? (quick ? 200 : 1000) : quick ? 2000 : 10000
+  const rounds = quick ? 5 : 15
+  const lat = { on: [], off: [] }
+  const per = { on: [], off: [] }
+  for (const m of ['on', 'off']) for (let i = 0; i < batch; i++) await one(clients[m], i) // warm up
+  for (let r = 0; r < rounds; r++) {
+    for (const m of r % 2 ? ['on', 'off'] : ['off', 'on']) {
+      const t0 = process.hrtime.bigint()
+      for (let i = 0; i < batch; i++) {
+        const s = process.hrtime.bigint()
+        await one(clients[m], i)
+        lat[m].push(Number(process.hrtime.bigint() - s))
+      }
+      per[m].push(Number(process.hrtime.bigint() - t0) / batch)
+    }
   }
-  const seqNs = Number(process.hrtime.bigint() - t0) / n
-  lat.sort()
-  // 64 concurrent callers: throughput.
+  // 64 concurrent callers: throughput (metrics on).
   const conc = 64
-  const per = Math.floor(n / conc)
+  const each = Math.floor(batch / 4)
   const t1 = process.hrtime.bigint()
   await Promise.all(Array.from({ length: conc }, async (_, c) => {
-    for (let i = 0; i < per; i++) await one(c * per + i)
+    for (let i = 0; i < each; i++) await one(clients.on, c * each + i)
   }))
-  const rps = (per * conc) / (Number(process.hrtime.bigint() - t1) / 1e9)
-  if (metrics === 'on') {
-    const text = await ep.prometheusMetricsFmt()
-    const m = /dynamo_component_requests_total\{[^}]*\} (\d+)/.exec(text)
-    const expected = Math.min(n, 2000) + n + per * conc
-    if (!m || Number(m[1]) !== expected) throw new Error(`requests_total ${m?.[1]} != ${expected}`)
-  }
+  const rps = (each * conc) / (Number(process.hrtime.bigint() - t1) / 1e9)
+  const text = await comp.endpoint('echo_on').prometheusMetricsFmt()
+  const m = /dynamo_component_requests_total\{[^}]*\} (\d+)/.exec(text)
+  const expected = batch + batch * rounds + each * conc
+  if (!m || Number(m[1]) !== expected) throw new Error(`requests_total ${m?.[1]} != ${expected}`)
   await rt.shutdown()
-  process.stdout.write(JSON.stringify({ mode, n, seqNs, p50: lat[Math.floor(n * 0.5)], p99: lat[Math.floor(n * 0.99)], rps }) + '\n')
+  const med = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+  const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length * p)]
+  // Per-round paired differences: the metrics' cost with drift between rounds cancelled out.
+  const diffs = per.on.map((v, k) => v - per.off[k])
+  process.stdout.write(
+    JSON.stringify({
+      transport,
+      on: { ns: med(per.on), p50: pct(lat.on, 0.5), p99: pct(lat.on, 0.99) },
+      off: { ns: med(per.off), p50: pct(lat.off, 0.5), p99: pct(lat.off, 0.99) },
+      overheadNs: med(diffs),
+      overheadRange: [Math.min(...diffs), Math.max(...diffs)],
+      rps,
+    }) + '\n',
+  )
 }
 
 function freePort() {
@@ -65,7 +86,7 @@ function freePort() {
 }
 
 async function main() {
-  const modes = ['inproc:off', 'inproc:on']
+  const modes = ['inproc']
   let nats
   const env = { ...process.env }
   if (spawnSync('nats-server', ['--version']).status === 0) {
@@ -73,32 +94,29 @@ async function main() {
     nats = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
     await new Promise((r) => setTimeout(r, 300))
     env.BENCH_NATS = `nats://127.0.0.1:${port}`
-    modes.push('nats:off', 'nats:on')
+    modes.push('nats')
   } else {
     console.error('nats-server not found (apt-get install nats-server): NATS cases skipped')
   }
   const rows = []
-  const rounds = quick ? 1 : 3
-  for (let r = 0; r < rounds; r++) {
-    for (const mode of modes) {
-      const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' })
-      if (out.status !== 0) throw new Error(`${mode} failed: ${out.stderr}`)
-      rows.push(JSON.parse(out.stdout.trim().split('\n').pop()))
-    }
+  for (const mode of modes) {
+    const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', mode, ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' })
+    if (out.status !== 0) throw new Error(`${mode} failed: ${out.stderr}`)
+    rows.push(JSON.parse(out.stdout.trim().split('\n').pop()))
   }
   nats?.kill()
-  const med = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-  const by = (mode, k) => med(rows.filter((r) => r.mode === mode).map((r) => r[k]))
-  console.log('| transport | auto metrics | sequential ns/request | p50 µs | p99 µs | requests/s (64 concurrent) |')
+  console.log('| transport | auto metrics | ns/request (sequential, median of rounds) | p50 µs | p99 µs | requests/s, 64 concurrent callers |')
   console.log('|---|---|---:|---:|---:|---:|')
-  for (const mode of modes) {
-    const [t, m] = mode.split(':')
-    console.log(`| ${t === 'nats' ? 'NATS' : 'in-process'} | ${m} | ${by(mode, 'seqNs').toFixed(0)} | ${(by(mode, 'p50') / 1000).toFixed(1)} | ${(by(mode, 'p99') / 1000).toFixed(1)} | ${by(mode, 'rps').toFixed(0)} |`)
+  for (const r of rows) {
+    const name = r.transport === 'nats' ? 'NATS' : 'in-process'
+    for (const m of ['off', 'on']) {
+      console.log(`| ${name} | ${m} | ${r[m].ns.toFixed(0)} | ${(r[m].p50 / 1000).toFixed(1)} | ${(r[m].p99 / 1000).toFixed(1)} | ${m === 'on' ? r.rps.toFixed(0) : ''} |`)
+    }
   }
-  for (const t of ['inproc', 'nats']) {
-    if (!modes.includes(`${t}:on`)) continue
-    const d = by(`${t}:on`, 'seqNs') - by(`${t}:off`, 'seqNs')
-    console.log(`\n${t === 'nats' ? 'NATS' : 'in-process'}: automatic metrics add ${d.toFixed(0)} ns per request (median sequential time with minus without)`)
+  console.log('')
+  for (const r of rows) {
+    const name = r.transport === 'nats' ? 'NATS' : 'in-process'
+    console.log(`${name}: automatic metrics add ${r.overheadNs.toFixed(0)} ns per request (median of per-round paired differences; range ${r.overheadRange.map((x) => x.toFixed(0)).join(' to ')} ns)`)
   }
 }
 
