@@ -80,6 +80,7 @@ struct Series {
     arena_off: u32,
 }
 
+#[derive(Clone)]
 enum Seg {
     Lit(Vec<u8>),
     Var(usize),
@@ -96,8 +97,11 @@ pub struct Family {
     pub buckets: Vec<f64>,
     /// Slots per series: 1, or buckets + `+Inf` + sum for histograms.
     pub width: u32,
+    /// Each bucket line's text after `le="`: the bound, the closing quote and brace, a space.
     bound_text: Vec<Vec<u8>>,
     template: Vec<Seg>,
+    /// A whole counter/gauge line up to its value: `name{labels} `, fewest pieces to copy.
+    line: Vec<Seg>,
     series: Vec<Series>,
     arena: Vec<u8>,
     live: usize,
@@ -124,11 +128,13 @@ impl Family {
             .map(|&b| {
                 let mut t = Vec::new();
                 format::write_bound(&mut t, b);
+                t.extend_from_slice(b"\"} ");
                 t
             })
             .collect();
-        bound_text.push(b"+Inf".to_vec());
+        bound_text.push(b"+Inf\"} ".to_vec());
         let template = build_template(&const_labels, &label_names);
+        let line = line_template(&name, &template);
         Family {
             node,
             name,
@@ -140,6 +146,7 @@ impl Family {
             width,
             bound_text,
             template,
+            line,
             series: Vec::new(),
             arena: Vec::new(),
             live: 0,
@@ -289,14 +296,14 @@ impl Family {
             let s = &self.series[i];
             i += 1;
             if let Some(m) = self.natives.get(i - 1) {
-                self.write_line(out, "", s, m.value());
+                self.write_line(out, s, m.value());
                 continue;
             }
             if s.slot == NO_SLOT {
                 continue;
             }
             if self.kind != MetricKind::Histogram {
-                self.write_line(out, "", s, value_of(s.slot, 0));
+                self.write_line(out, s, value_of(s.slot, 0));
                 continue;
             }
             // A histogram writes its labels on every bucket line: render them once per series.
@@ -315,7 +322,6 @@ impl Family {
                 cumulative += value_of(s.slot, b);
                 out.extend_from_slice(&bucket);
                 out.extend_from_slice(&self.bound_text[b as usize]);
-                out.extend_from_slice(b"\"} ");
                 format::write_value(out, cumulative);
                 out.push(b'\n');
             }
@@ -331,15 +337,13 @@ impl Family {
         self.series.len()
     }
 
-    fn write_line(&self, out: &mut Vec<u8>, suffix: &str, s: &Series, v: f64) {
-        out.extend_from_slice(self.name.as_bytes());
-        out.extend_from_slice(suffix.as_bytes());
-        if self.has_labels() {
-            out.push(b'{');
-            self.write_body(s, out);
-            out.push(b'}');
+    fn write_line(&self, out: &mut Vec<u8>, s: &Series, v: f64) {
+        for seg in &self.line {
+            match seg {
+                Seg::Lit(b) => out.extend_from_slice(b),
+                Seg::Var(i) => out.extend_from_slice(self.var_value(s, *i)),
+            }
         }
-        out.push(b' ');
         format::write_value(out, v);
         out.push(b'\n');
     }
@@ -357,6 +361,29 @@ impl Family {
         format::write_value(out, v);
         out.push(b'\n');
     }
+}
+
+/// `name{` + template + `} ` (or `name ` without labels) with adjacent literals merged.
+fn line_template(name: &str, template: &[Seg]) -> Vec<Seg> {
+    let mut out: Vec<Seg> = Vec::with_capacity(template.len() + 2);
+    let push_lit = |out: &mut Vec<Seg>, bytes: &[u8]| match out.last_mut() {
+        Some(Seg::Lit(l)) => l.extend_from_slice(bytes),
+        _ => out.push(Seg::Lit(bytes.to_vec())),
+    };
+    push_lit(&mut out, name.as_bytes());
+    if template.is_empty() {
+        push_lit(&mut out, b" ");
+        return out;
+    }
+    push_lit(&mut out, b"{");
+    for seg in template {
+        match seg {
+            Seg::Lit(b) => push_lit(&mut out, b),
+            Seg::Var(i) => out.push(Seg::Var(*i)),
+        }
+    }
+    push_lit(&mut out, b"} ");
+    out
 }
 
 /// Merges const and variable labels into one sorted template of literal text and value holes.
