@@ -1,9 +1,9 @@
 import { join } from 'node:path'
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DistributedRuntime, MetricsError, RuntimeClosedError } from '../dist/cjs/index.js'
-import { httpGet } from './util'
+import { httpGet, startProgram, within, type Program } from './util'
 
 const FIXTURE = join(__dirname, 'fixtures', 'lifecycle.mjs')
 const EXIT_WITHIN_MS = 2000
@@ -16,72 +16,10 @@ afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
 })
 
-interface Program {
-  child: ChildProcess
-  /** Resolves with the first stdout line that starts with `prefix`, and when it arrived. */
-  line(prefix: string): Promise<{ line: string; at: number }>
-  /** Resolves with the exit code and when the process exited. */
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
-  stdout(): string
-  stderr(): string
-}
-
 function start(mode: string): Program {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DYN_')))
-  const child = spawn(process.execPath, [FIXTURE, mode], { env, stdio: ['ignore', 'pipe', 'pipe'] })
-  children.push(child)
-  let out = ''
-  let err = ''
-  const waiters: { prefix: string; resolve: (v: { line: string; at: number }) => void }[] = []
-  const seen: { line: string; at: number }[] = []
-  let partial = ''
-  child.stdout!.on('data', (c: Buffer) => {
-    const at = performance.now()
-    out += c.toString()
-    partial += c.toString()
-    const lines = partial.split('\n')
-    partial = lines.pop() ?? ''
-    for (const line of lines) {
-      seen.push({ line, at })
-      for (const w of waiters.splice(0)) {
-        if (line.startsWith(w.prefix)) w.resolve({ line, at })
-        else waiters.push(w)
-      }
-    }
-  })
-  child.stderr!.on('data', (c: Buffer) => (err += c.toString()))
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal, at: performance.now() })),
-  )
-  return {
-    child,
-    exit,
-    stdout: () => out,
-    stderr: () => err,
-    line(prefix) {
-      const hit = seen.find((s) => s.line.startsWith(prefix))
-      if (hit) return Promise.resolve(hit)
-      return new Promise((resolve, reject) => {
-        waiters.push({ prefix, resolve })
-        void exit.then(() => {
-          const late = seen.find((s) => s.line.startsWith(prefix))
-          if (late) resolve(late)
-          else reject(new Error(`exited without printing ${prefix}; stdout=${out} stderr=${err}`))
-        })
-      })
-    },
-  }
-}
-
-/** Waits for `p` or `ms`, whichever comes first; undefined on timeout. */
-function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(undefined), ms)
-    void p.then((v) => {
-      clearTimeout(t)
-      resolve(v)
-    })
-  })
+  const p = startProgram(FIXTURE, [mode])
+  children.push(p.child)
+  return p
 }
 
 function bindable(port: number, host = '127.0.0.1'): Promise<boolean> {

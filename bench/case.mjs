@@ -146,6 +146,28 @@ function checkText(kind, text, metric, N, what) {
   else checkHistogramText(text, metric, N, what)
 }
 
+/**
+ * A Prometheus stand-in on a worker thread: `ask('get')` scrapes and reports the wall time;
+ * `close()` ends its keep-alive socket (graceful server shutdown would wait for it) and the thread.
+ */
+function scraper(port, metric, n, kind) {
+  const worker = new Worker(new URL('./lib/http-worker.mjs', import.meta.url), {
+    workerData: { port, metric, n, kind },
+  })
+  const ask = (msg) =>
+    new Promise((resolve, reject) => {
+      worker.once('message', (m) => (m.ok ? resolve(m) : reject(new Error(m.error))))
+      worker.once('error', reject)
+      worker.postMessage(msg)
+    })
+  const close = async () => {
+    const exited = new Promise((r) => worker.once('exit', r))
+    worker.postMessage('close')
+    await exited
+  }
+  return { ask, close }
+}
+
 async function scrapeCase(L, lib, kind, cfg) {
   const N = kind === 'counter' ? cfg.counterN : cfg.histN
   const K = kind === 'counter' ? cfg.counterScrapes : cfg.histScrapes
@@ -174,15 +196,7 @@ async function scrapeCase(L, lib, kind, cfg) {
     // GET /metrics end to end over a keep-alive connection, whole body read, by a client on its
     // own thread (as Prometheus is its own process), so the client's parsing of megabytes of
     // text is not charged to the server.
-    const worker = new Worker(new URL('./lib/http-worker.mjs', import.meta.url), {
-      workerData: { port: L.port(), metric, n: N, kind },
-    })
-    const ask = (msg) =>
-      new Promise((resolve, reject) => {
-        worker.once('message', (m) => (m.ok ? resolve(m) : reject(new Error(m.error))))
-        worker.once('error', reject)
-        worker.postMessage(msg)
-      })
+    const { ask, close } = scraper(L.port(), metric, N, kind)
     await ask('ping')
     await ask('get+check')
     const hs = []
@@ -193,9 +207,7 @@ async function scrapeCase(L, lib, kind, cfg) {
       hs.push(m.ms)
       hbytes = m.bytes
     }
-    const exited = new Promise((r) => worker.once('exit', r))
-    worker.postMessage('close')
-    await exited
+    await close()
     metrics.http = { unit: 'ms', ...stats(hs), samples: hs, bytes: hbytes }
   }
   await L.teardown()
@@ -215,15 +227,7 @@ async function eventLoopCase(L, lib, cfg) {
   const extra = {}
   if (server) {
     // The scraper runs on a worker thread: only what the scrape costs the main thread counts.
-    const worker = new Worker(new URL('./lib/http-worker.mjs', import.meta.url), {
-      workerData: { port: L.port(), metric, n: N },
-    })
-    const ask = (msg) =>
-      new Promise((resolve, reject) => {
-        worker.once('message', (m) => (m.ok ? resolve(m) : reject(new Error(m.error))))
-        worker.once('error', reject)
-        worker.postMessage(msg)
-      })
+    const { ask, close } = scraper(L.port(), metric, N, 'counter')
     await ask('ping')
     await ask('get+check')
     const wall = []
@@ -243,11 +247,7 @@ async function eventLoopCase(L, lib, cfg) {
       await ask('ping')
       base.push(elu(e0).active)
     }
-    // The worker closes its keep-alive socket and exits (the server's graceful shutdown would
-    // otherwise wait for that connection).
-    const exited = new Promise((r) => worker.once('exit', r))
-    worker.postMessage('close')
-    await exited
+    await close()
     extra.wall = { unit: 'ms', ...stats(wall) }
     extra.baseline = { unit: 'ms', ...stats(base) }
     extra.note = 'main-thread busy time (eventLoopUtilization().active) while a worker thread GETs /metrics'
