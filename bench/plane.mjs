@@ -75,6 +75,47 @@ async function child(mode) {
   )
 }
 
+/**
+ * The automatic metrics' own work per request, isolated from the echo's noise: exactly what the
+ * ingress records for a one-response request (requests, inflight up and down, request and response
+ * bytes, the duration histogram with its two clock reads), through the public metric API.
+ */
+async function metricsCost() {
+  const pkg = join(here, '..', 'dist', 'esm', 'index.mjs')
+  const { DistributedRuntime } = await import(pkg)
+  const rt = await DistributedRuntime.create({ systemEnabled: false })
+  const m = rt.namespace('bench').component('echo').endpoint('cost').metrics
+  const requests = m.createIntCounter('requests_total', 'h')
+  const inflight = m.createIntGauge('inflight_requests', 'h')
+  const reqBytes = m.createIntCounter('request_bytes_total', 'h')
+  const respBytes = m.createIntCounter('response_bytes_total', 'h')
+  const duration = m.createHistogram('request_duration_seconds', 'h', {
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600],
+  })
+  const response = JSON.stringify({ i: 12345 })
+  const record = () => {
+    const t0 = performance.now()
+    requests.inc()
+    inflight.inc()
+    reqBytes.incBy(response.length)
+    respBytes.incBy(Buffer.byteLength(response))
+    inflight.dec()
+    duration.observe((performance.now() - t0) / 1000)
+  }
+  const n = quick ? 1e6 : 5e6
+  for (let i = 0; i < n; i++) record()
+  const runs = []
+  for (let r = 0; r < 7; r++) {
+    const t = process.hrtime.bigint()
+    for (let i = 0; i < n; i++) record()
+    runs.push(Number(process.hrtime.bigint() - t) / n)
+  }
+  if (requests.get() !== n * 8) throw new Error('requests_total read-back mismatch')
+  await rt.shutdown()
+  runs.sort((a, b) => a - b)
+  process.stdout.write(JSON.stringify({ ns: runs[3], min: runs[0], max: runs[6] }) + '\n')
+}
+
 function freePort() {
   return new Promise((resolve) => {
     const s = createServer()
@@ -105,6 +146,9 @@ async function main() {
     rows.push(JSON.parse(out.stdout.trim().split('\n').pop()))
   }
   nats?.kill()
+  const cost = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--metrics-cost', ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' })
+  if (cost.status !== 0) throw new Error(`metrics cost failed: ${cost.stderr}`)
+  const c = JSON.parse(cost.stdout.trim().split('\n').pop())
   console.log('| transport | auto metrics | ns/request (sequential, median of rounds) | p50 µs | p99 µs | requests/s, 64 concurrent callers |')
   console.log('|---|---|---:|---:|---:|---:|')
   for (const r of rows) {
@@ -118,7 +162,9 @@ async function main() {
     const name = r.transport === 'nats' ? 'NATS' : 'in-process'
     console.log(`${name}: automatic metrics add ${r.overheadNs.toFixed(0)} ns per request (median of per-round paired differences; range ${r.overheadRange.map((x) => x.toFixed(0)).join(' to ')} ns)`)
   }
+  console.log(`\nThe metric work itself (same operations, isolated): ${c.ns.toFixed(1)} ns per request (${c.min.toFixed(1)}–${c.max.toFixed(1)} over 7 runs)`)
 }
 
 if (process.argv[2] === '--child') await child(process.argv[3])
+else if (process.argv[2] === '--metrics-cost') await metricsCost()
 else await main()
