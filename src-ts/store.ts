@@ -24,7 +24,8 @@ export class SlabStore {
     }
     const slab = this.slabs[k]
     const off = slot & MASK
-    slab.fill(0, off, off + width)
+    if (width === 1) slab[off] = 0
+    else slab.fill(0, off, off + width)
     return slab
   }
 }

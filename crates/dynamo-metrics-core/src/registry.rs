@@ -59,7 +59,8 @@ struct Shape {
 struct SlotAllocator {
     slab_size: u32,
     next: u32,
-    free: HashMap<u32, Vec<u32>>,
+    /// Freed first slots by series width (few distinct widths: 1, and buckets + 2).
+    free: Vec<(u32, Vec<u32>)>,
 }
 
 impl SlotAllocator {
@@ -73,7 +74,12 @@ impl SlotAllocator {
                 ),
             ));
         }
-        if let Some(slot) = self.free.get_mut(&width).and_then(Vec::pop) {
+        if let Some(slot) = self
+            .free
+            .iter_mut()
+            .find(|(w, _)| *w == width)
+            .and_then(|(_, v)| v.pop())
+        {
             return Ok(slot);
         }
         let off = self.next % self.slab_size;
@@ -86,7 +92,10 @@ impl SlotAllocator {
     }
 
     fn release(&mut self, slot: u32, width: u32) {
-        self.free.entry(width).or_default().push(slot);
+        match self.free.iter_mut().find(|(w, _)| *w == width) {
+            Some((_, v)) => v.push(slot),
+            None => self.free.push((width, vec![slot])),
+        }
     }
 }
 
@@ -110,7 +119,7 @@ impl Registry {
             slots: SlotAllocator {
                 slab_size,
                 next: 0,
-                free: HashMap::new(),
+                free: Vec::new(),
             },
             slot_series: Vec::new(),
             next_callback: 1,

@@ -188,12 +188,27 @@ pub struct Handle(Arc<Runtime>);
 /// this only for exact label objects whose values contain no NUL).
 #[napi]
 pub fn create_series_joined(handle: &External<Handle>, family: u32, joined: String) -> Result<u32> {
-    let values: Vec<&str> = joined.split('\0').collect();
+    // Label sets are short: split on the stack (no allocation per new series).
+    let mut parts: [&str; 16] = [""; 16];
+    let mut n = 0;
+    for part in joined.split('\0') {
+        if n == parts.len() {
+            let values: Vec<&str> = joined.split('\0').collect();
+            return handle
+                .0
+                .registry_mut()
+                .map_err(js)?
+                .create_series_ordered(family, &values)
+                .map_err(js);
+        }
+        parts[n] = part;
+        n += 1;
+    }
     handle
         .0
         .registry_mut()
         .map_err(js)?
-        .create_series_ordered(family, &values)
+        .create_series_ordered(family, &parts[..n])
         .map_err(js)
 }
 
