@@ -302,7 +302,7 @@ function report(results, floor, meta) {
   lines.push('')
   lines.push('Cells: median (min–max over every timed batch / scrape). Ratio < 1: dynamo-metrics is lower (better).')
   lines.push('¹ dynamo: `await endpoint.prometheusMetricsFmt()`; prom-client family: `await registry.metrics()`; OTel: `collect()` + `PrometheusSerializer` (its HTTP handler, mock response).')
-  lines.push('² dynamo only (the peers have no HTTP server of their own): node:http keep-alive client in the same process, whole body read; the ratio compares with the best peer render.')
+  lines.push('² dynamo only (the peers have no HTTP server of their own): a curl process scrapes (its time_total, whole body read; a node:http worker-thread client where curl is missing); the ratio compares with the best peer render.')
   lines.push('³ dynamo: main-thread `eventLoopUtilization().active` while a worker thread GETs /metrics; peers: the same measure around their render (pure JS on the event loop, so ≈ render time).')
   lines.push('⁴ (heapUsed Δ + max(0, (rss − V8 heap physical size) Δ)) / 100k, after gc and one scrape, in a fresh process; label strings are created after the baseline (a copy or reference kept by the library counts). The off-heap term is allocator-level: pure-JS peers show 30–90 B/series there too.')
 

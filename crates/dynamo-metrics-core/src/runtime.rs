@@ -164,7 +164,9 @@ impl Runtime {
         node: NodeId,
         prometheus: Option<Duration>,
     ) -> Result<tokio::sync::mpsc::Receiver<bytes::Bytes>> {
-        const CHUNK: usize = 256 * 1024;
+        // Small enough to come from the allocator's reused heap (not a fresh mmap per chunk),
+        // large enough that per-chunk costs (lock, channel, write) stay negligible.
+        const CHUNK: usize = 64 * 1024;
         let values = self.snapshot(node, prometheus).await?;
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let me = Arc::clone(self);
