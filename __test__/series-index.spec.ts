@@ -42,4 +42,19 @@ describe('label index', () => {
       await rt.shutdown()
     }
   })
+
+  it.each([16, 17])('creates and renders a series with %i label names (the native split keeps 16 on its stack)', async (count) => {
+    const rt = await DistributedRuntime.create({ systemEnabled: false })
+    try {
+      const names = Array.from({ length: count }, (_, i) => `l${String(i).padStart(2, '0')}`)
+      const v = rt.metrics.createGaugeVec('wide', 'h', names)
+      const labels = Object.fromEntries(names.map((n, i) => [n, `v${i}`]))
+      v.set(7, labels)
+      expect(v.get(labels)).toBe(7)
+      const line = (await rt.prometheusMetricsFmt()).split('\n').find((l) => l.startsWith('dynamo_component_wide{'))
+      expect(line).toBe(`dynamo_component_wide{${names.map((n, i) => `${n}="v${i}"`).join(',')}} 7`)
+    } finally {
+      await rt.shutdown()
+    }
+  })
 })

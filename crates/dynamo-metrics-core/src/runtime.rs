@@ -216,13 +216,13 @@ impl Runtime {
             .insert(token, None);
         // With no callbacks in the subtree there is nothing to wait for on the JS thread: read the
         // slabs from here, so a busy or blocked event loop never delays such a scrape.
-        let invoker = match ids.is_empty() {
-            true => None,
-            false => self
-                .invoker
+        let invoker = if ids.is_empty() {
+            None
+        } else {
+            self.invoker
                 .read()
                 .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+                .clone()
         };
         if let Some(inv) = invoker {
             let n = ids.len();

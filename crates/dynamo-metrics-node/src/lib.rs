@@ -188,27 +188,28 @@ pub struct Handle(Arc<Runtime>);
 /// this only for exact label objects whose values contain no NUL).
 #[napi]
 pub fn create_series_joined(handle: &External<Handle>, family: u32, joined: String) -> Result<u32> {
-    // Label sets are short: split on the stack (no allocation per new series).
-    let mut parts: [&str; 16] = [""; 16];
+    // Label sets are short: split on the stack (no allocation per new series); a longer one
+    // (more than 16 labels) takes the heap.
+    let mut stack: [&str; 16] = [""; 16];
+    let heap: Vec<&str>;
     let mut n = 0;
-    for part in joined.split('\0') {
-        if n == parts.len() {
-            let values: Vec<&str> = joined.split('\0').collect();
-            return handle
-                .0
-                .registry_mut()
-                .map_err(js)?
-                .create_series_ordered(family, &values)
-                .map_err(js);
-        }
-        parts[n] = part;
+    let mut parts = joined.split('\0');
+    for part in parts.by_ref().take(stack.len()) {
+        stack[n] = part;
         n += 1;
     }
+    let values: &[&str] = match parts.next() {
+        None => &stack[..n],
+        Some(_) => {
+            heap = joined.split('\0').collect();
+            &heap
+        }
+    };
     handle
         .0
         .registry_mut()
         .map_err(js)?
-        .create_series_ordered(family, &parts[..n])
+        .create_series_ordered(family, values)
         .map_err(js)
 }
 
