@@ -107,13 +107,16 @@ impl Runtime {
     }
 
     pub fn set_health_status(&self, status: &str) -> Result<()> {
-        let s = HealthStatus::parse(status).ok_or_else(|| {
-            MetricsError::new(
-                ErrorKind::Config,
-                format!("unknown health status '{status}' (expected 'ready' or 'notready')"),
-            )
-        })?;
-        self.health.set_status(s);
+        self.health.set_status(parse_health(status)?);
+        Ok(())
+    }
+
+    /// Reports endpoint `name` in `/health` with `status`, or removes it (`None`).
+    pub fn set_endpoint_health(&self, name: &str, status: Option<&str>) -> Result<()> {
+        match status {
+            None => self.health.remove_endpoint(name),
+            Some(s) => self.health.set_endpoint(name, parse_health(s)?),
+        }
         Ok(())
     }
 
@@ -312,6 +315,15 @@ impl Runtime {
         self.set_invoker(None);
         self.slabs.detach_all();
     }
+}
+
+fn parse_health(status: &str) -> Result<HealthStatus> {
+    HealthStatus::parse(status).ok_or_else(|| {
+        MetricsError::new(
+            ErrorKind::Config,
+            format!("unknown health status '{status}' (expected 'ready' or 'notready')"),
+        )
+    })
 }
 
 fn native_metric(

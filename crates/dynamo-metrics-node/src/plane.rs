@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dynamo_metrics_core::endpoint_metrics;
-use dynamo_metrics_core::health::HealthStatus;
 use dynamo_metrics_core::nats::{
     service_name, IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec,
     ServedEndpoint,
@@ -177,20 +176,9 @@ impl NativeRuntime {
     /// Reports endpoint `name` in `/health` (`ready` or `notready`), or removes it (`null`).
     #[napi]
     pub fn set_endpoint_health(&self, name: String, status: Option<String>) -> Result<()> {
-        let health = self.rt.health();
-        match status {
-            None => health.remove_endpoint(&name),
-            Some(s) => {
-                let st = HealthStatus::parse(&s).ok_or_else(|| {
-                    js(MetricsError::new(
-                        ErrorKind::Config,
-                        format!("unknown health status '{s}' (expected 'ready' or 'notready')"),
-                    ))
-                })?;
-                health.set_endpoint(&name, st);
-            }
-        }
-        Ok(())
+        self.rt
+            .set_endpoint_health(&name, status.as_deref())
+            .map_err(js)
     }
 
     /// Serves `endpoint` of `namespace`/`component` over NATS as instance `instance`.
