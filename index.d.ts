@@ -149,3 +149,9 @@ export interface ServerInfo {
   host: string
   port: number
 }
+
+/**
+ * The NATS service name of a component (`<namespace>_<component>`, sanitized), also used for the
+ * in-process plane's stats so both report the same name.
+ */
+export declare function serviceNameOf(namespace: string, component: string): string

@@ -840,3 +840,4 @@ module.exports.NatsResponses = nativeBinding.NatsResponses
 module.exports.NatsServed = nativeBinding.NatsServed
 module.exports.createRuntime = nativeBinding.createRuntime
 module.exports.createSeriesJoined = nativeBinding.createSeriesJoined
+module.exports.serviceNameOf = nativeBinding.serviceNameOf

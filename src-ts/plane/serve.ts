@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { TextDecoder } from 'node:util'
 import { call, callAsync, EndpointError } from '../errors'
-import type { NatsEvent, NatsServed } from '../native'
+import { native, type NatsEvent, type NatsServed } from '../native'
 import { EndpointMetrics } from './endpoint-metrics'
 import { SHUTDOWN_MESSAGE } from './channel'
 import { Ingress, type Responder } from './ingress'
@@ -146,5 +146,5 @@ function localStats(
     queue_group: '',
   }
   if (data !== undefined) ep.data = data
-  return { name: `${path.namespace}_${path.component}`, id: instanceId, endpoints: [ep] }
+  return { name: native.serviceNameOf(path.namespace, path.component), id: instanceId, endpoints: [ep] }
 }

@@ -16,7 +16,7 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Result, Status};
 use napi_derive::napi;
 
-mod plane;
+pub mod plane;
 
 /// napi-rs only throws `Status` codes from `#[napi]` functions, so the core's error code travels as
 /// a `[CODE] ` prefix of the message; `src-ts/errors.ts` turns it into a typed error class.

@@ -135,6 +135,13 @@ impl NatsResponses {
     }
 }
 
+/// The NATS service name of a component (`<namespace>_<component>`, sanitized), also used for the
+/// in-process plane's stats so both report the same name.
+#[napi]
+pub fn service_name_of(namespace: String, component: String) -> String {
+    service_name(&namespace, &component)
+}
+
 fn plane(rt: &NativeRuntime) -> Result<Arc<NatsPlane>> {
     rt.rt.nats().ok_or_else(|| {
         js(MetricsError::new(
