@@ -37,15 +37,28 @@ impl Slabs {
     /// # Safety
     /// `ptr` must point to `len` 8-byte-aligned f64 values that stay allocated and in place until
     /// [`Slabs::detach_all`] returns (the binding holds a reference to the typed array until then).
-    pub unsafe fn attach(&self, index: usize, ptr: *const f64, len: usize) {
+    /// Slabs are attached in order (index = number attached so far); anything else is refused,
+    /// so a bad index can never make the table allocate without bound.
+    pub unsafe fn attach(&self, index: usize, ptr: *const f64, len: usize) -> crate::Result<()> {
         let mut slabs = self.slabs.write().unwrap_or_else(|e| e.into_inner());
-        if slabs.len() <= index {
-            slabs.resize(index + 1, None);
+        if index > slabs.len() {
+            return Err(crate::MetricsError::new(
+                crate::ErrorKind::InvalidValue,
+                format!(
+                    "slab {index} attached out of order ({} attached so far)",
+                    slabs.len()
+                ),
+            ));
         }
-        slabs[index] = Some(RawSlab {
+        let raw = Some(RawSlab {
             ptr: ptr as usize,
             len: len.min(self.slab_size),
         });
+        match slabs.get_mut(index) {
+            Some(slot) => *slot = raw,
+            None => slabs.push(raw),
+        }
+        Ok(())
     }
 
     /// Forgets every slab; afterwards copies read zeros. Call before the typed arrays are released.
@@ -77,5 +90,30 @@ impl Slabs {
                 *d = f64::from_bits(unsafe { (*words.add(j)).load(Ordering::Relaxed) });
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slabs_attach_in_order_and_copy_what_is_attached() {
+        let slabs = Slabs::new(4);
+        let a = [1.0f64, 2.0, 3.0, 4.0];
+        let b = [5.0f64, 6.0, 7.0, 8.0];
+        // SAFETY: the arrays outlive `slabs` in this test.
+        unsafe {
+            assert!(slabs.attach(1, b.as_ptr(), 4).is_err(), "out of order");
+            slabs.attach(0, a.as_ptr(), 4).unwrap();
+            slabs.attach(1, b.as_ptr(), 4).unwrap();
+            assert!(slabs.attach(usize::MAX, a.as_ptr(), 4).is_err());
+        }
+        let mut out = Vec::new();
+        slabs.copy_into(6, &mut out);
+        assert_eq!(out, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        slabs.detach_all();
+        slabs.copy_into(3, &mut out);
+        assert_eq!(out, vec![0.0; 3]);
     }
 }

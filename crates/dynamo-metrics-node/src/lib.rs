@@ -309,7 +309,7 @@ impl NativeRuntime {
         }
         // SAFETY: the typed array is stored below and only released after detach_all (shutdown)
         // or when this object is finalized; its buffer is private to the package and never detached.
-        unsafe { self.rt.slabs().attach(index as usize, slab.as_ptr(), len) };
+        unsafe { self.rt.slabs().attach(index as usize, slab.as_ptr(), len) }.map_err(js)?;
         self.slabs
             .lock()
             .unwrap_or_else(|e| e.into_inner())
