@@ -23,8 +23,6 @@ export declare class NativeRuntime {
   get natsUrl(): string | null
   /** Creates Dynamo's automatic work-handler metrics on endpoint `node`. */
   createEndpointMetrics(node: number, labels: Array<Array<string>>): Array<FamilyInfo>
-  /** The `error_type` values of `errors_total`. */
-  endpointErrorTypes(): Array<string>
   /** Reports endpoint `name` in `/health` (`ready` or `notready`), or removes it (`null`). */
   setEndpointHealth(name: string, status?: string | undefined | null): void
   /** Serves `endpoint` of `namespace`/`component` over NATS as instance `instance`. */

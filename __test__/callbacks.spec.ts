@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DistributedRuntime, type RuntimeOptions } from '../dist/cjs/index.js'
-import { freePort, httpGet } from './util'
+import { freePort, httpGet, sample } from './util'
 
 const FIXTURES = join(__dirname, 'fixtures') + '/'
 const ERRORS = 'dynamo_component_metrics_callback_errors_total'
@@ -38,15 +38,6 @@ function sleep(ms: number): Promise<void> {
   })
 }
 
-/** The value of the sample `name` + `labels` (e.g. `{a="b"}`) in exposition text, or undefined. */
-function sample(text: string, name: string, labels = ''): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const sp = line.lastIndexOf(' ')
-    if (line.slice(0, sp) === name + labels) return Number(line.slice(sp + 1))
-  }
-  return undefined
-}
 
 const EP = (component: string, endpoint: string, ns = 'ns') =>
   `{dynamo_component="${component}",dynamo_endpoint="${endpoint}",dynamo_namespace="${ns}"}`

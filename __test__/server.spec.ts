@@ -9,7 +9,7 @@ import {
   ServerError,
   type RuntimeOptions,
 } from '../dist/cjs/index.js'
-import { freePort, httpGet } from './util'
+import { freePort, httpGet, sample } from './util'
 
 const FIXTURE = join(__dirname, 'fixtures', 'env-runtime.mjs')
 const METRICS_CT = 'text/plain; version=0.0.4; charset=utf-8'
@@ -31,14 +31,6 @@ async function serving(options: RuntimeOptions = {}): Promise<{ rt: DistributedR
   return { rt, url: `http://127.0.0.1:${s.port}` }
 }
 
-function sample(text: string, name: string, labels = ''): number | undefined {
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue
-    const sp = line.lastIndexOf(' ')
-    if (line.slice(0, sp) === name + labels) return Number(line.slice(sp + 1))
-  }
-  return undefined
-}
 
 async function createError(options: RuntimeOptions): Promise<unknown> {
   try {

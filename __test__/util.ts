@@ -127,3 +127,13 @@ export async function killProgram(p: Program): Promise<void> {
     await p.exit
   }
 }
+
+/** The value of the sample `name` + `labels` (e.g. `{a="b"}`) in exposition text, or undefined. */
+export function sample(text: string, name: string, labels = ''): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue
+    const sp = line.lastIndexOf(' ')
+    if (line.slice(0, sp) === name + labels) return Number(line.slice(sp + 1))
+  }
+  return undefined
+}

@@ -114,12 +114,6 @@ export class SeriesIndex<L extends string> {
     return out
   }
 
-  /** The slot of an existing series, without creating one. */
-  find(l: Labels<L>): number | undefined {
-    const values = this.ordered(l)
-    return values === null ? undefined : this.lookup(values)
-  }
-
   private lookup(values: string[]): number | undefined {
     let node: Tree | number | undefined = this.root
     for (const v of values) {

@@ -80,10 +80,6 @@ impl Runtime {
         }))
     }
 
-    pub fn config(&self) -> &SystemConfig {
-        &self.config
-    }
-
     pub fn health(&self) -> &Arc<Health> {
         &self.health
     }

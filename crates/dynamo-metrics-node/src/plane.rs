@@ -171,15 +171,6 @@ impl NativeRuntime {
         Ok(created.into_iter().map(family_info).collect())
     }
 
-    /// The `error_type` values of `errors_total`.
-    #[napi]
-    pub fn endpoint_error_types(&self) -> Vec<String> {
-        endpoint_metrics::ERROR_TYPES
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    }
-
     /// Reports endpoint `name` in `/health` (`ready` or `notready`), or removes it (`null`).
     #[napi]
     pub fn set_endpoint_health(&self, name: String, status: Option<String>) -> Result<()> {
