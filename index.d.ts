@@ -52,7 +52,7 @@ export declare class NativeRuntime {
   /** Called by the JS hook, on the JS thread, after the callbacks of scrape `token` settled. */
   commitSnapshot(token: number): void
   /** Runs the subtree's callbacks and renders `node` and its descendants. */
-  render(node: number, timeoutMs?: number | undefined | null): Promise<string>
+  render(node: number): Promise<string>
   setHealthStatus(status: string): void
   /** Stops the server and the callbacks; the process can then exit. */
   shutdown(): Promise<void>
@@ -86,11 +86,16 @@ export declare function createRuntime(options: RuntimeOptions, hook: ((arg: Scra
  */
 export declare function createSeriesJoined(handle: ExternalObject<Handle>, family: number, joined: string): number
 
+/** Prometheus's default histogram buckets, as the core defines them (the JS constant reads this). */
+export declare function defaultBuckets(): Array<number>
+
 export interface FamilyInfo {
   id: number
   name: string
   slot?: number
   width: number
+  /** Slot 1 of the series is a u64 integer lane (see `Family::int_lane`). */
+  intLane: boolean
   buckets: Array<number>
   /** [key, value] pairs, auto labels included, sorted by key. */
   constLabels: Array<Array<string>>

@@ -840,4 +840,5 @@ module.exports.NatsResponses = nativeBinding.NatsResponses
 module.exports.NatsServed = nativeBinding.NatsServed
 module.exports.createRuntime = nativeBinding.createRuntime
 module.exports.createSeriesJoined = nativeBinding.createSeriesJoined
+module.exports.defaultBuckets = nativeBinding.defaultBuckets
 module.exports.serviceNameOf = nativeBinding.serviceNameOf

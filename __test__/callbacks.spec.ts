@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
 import { DistributedRuntime, type RuntimeOptions } from '../dist/cjs/index.js'
 import { freePort, httpGet, sample } from './util'
@@ -298,6 +298,19 @@ describe('callbacks: deadline', () => {
     expect(r2.status).toBe(200)
     expect(sample(r2.body, 'dynamo_component_slowish', '{dynamo_namespace="ns"}')).toBe(1)
     expect(sample(r2.body, ERRORS)).toBe(1)
+  })
+
+  it('waits out the deadline for a never-settling callback even when its promise is garbage-collected', async () => {
+    const out = execFileSync(process.execPath, [`${FIXTURES}gc-hang.mjs`], {
+      encoding: 'utf8',
+      env: Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('DYN_'))),
+      timeout: 20_000,
+    })
+    const { ms, text } = JSON.parse(out.trim().split('\n').pop() as string) as { ms: number; text: string }
+    expect(ms).toBeGreaterThanOrEqual(250)
+    expect(ms).toBeLessThan(2000)
+    expect(sample(text, 'dynamo_component_direct')).toBe(5)
+    expect(sample(text, ERRORS)).toBe(1)
   })
 
   it('answers GET /metrics while the JS event loop is blocked', async () => {

@@ -21,6 +21,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { CASES, LIBS } from './case.mjs'
+import { stats } from './lib/common.mjs'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
 const ROOT = path.dirname(BENCH)
@@ -53,7 +54,7 @@ for (const l of libs) if (!LIBS.includes(l)) die(`unknown library '${l}' (one of
 for (const c of cases) if (!CASES.includes(c)) die(`unknown case '${c}' (one of ${CASES.join(', ')})`)
 /** Processes per op case (and first_touch): the reported median is the median of their medians. */
 const runs = Number(opt('--runs') ?? (mode === 'full' ? 3 : 1))
-const MULTI_RUN = new Set(['counter_inc', 'countervec_inc', 'bound_inc', 'gauge_set', 'histogram_observe', 'histogramvec_observe', 'first_touch'])
+const MULTI_RUN = new Set(['counter_inc', 'countervec_inc', 'bound_inc', 'gauge_set', 'histogram_observe', 'histogramvec_observe', 'first_touch', 'memory_counter_100k'])
 
 function die(msg) {
   console.error(`bench: ${msg}`)
@@ -143,7 +144,7 @@ function snapshotPackage() {
 
 // ------------------------------------------------------------------ native floor
 
-function nativeFloor(sizes) {
+async function nativeFloor(sizes) {
   if (flag('--no-floor')) return null
   const src = newestMtime(path.join(BENCH, 'native-floor'), (n) => n.endsWith('.rs') || n === 'Cargo.toml')
   if (!existsSync(FLOOR_BIN) || src > statSync(FLOOR_BIN).mtimeMs) {
@@ -157,11 +158,54 @@ function nativeFloor(sizes) {
     return JSON.parse(r.stdout)
   }
   log('bench: native floor ...')
+  const DYNAMO_TEXT = ['--prefix', 'dynamo_component_bench_', '--const', 'dynamo_component="c",dynamo_endpoint="e",dynamo_namespace="bench",']
   return {
     // Exactly the series text dynamo renders for the scrape cases (same names, labels, values).
-    dynamo: run(['--prefix', 'dynamo_component_bench_', '--const', 'dynamo_component="c",dynamo_endpoint="e",dynamo_namespace="bench",']),
+    dynamo: run(DYNAMO_TEXT),
     // The prom-client family's text for the same series.
     peers: run(['--prefix', 'bench_']),
+    // The same text served over HTTP by a std-only server (render, then write), timed by curl.
+    http: await httpFloor(sizes, DYNAMO_TEXT),
+  }
+}
+
+/** GETs of the floor's `--serve` mode by a curl process, like dynamo's GET /metrics case. */
+async function httpFloor(sizes, textArgs) {
+  if (spawnSync('curl', ['--version']).status !== 0) return null
+  const child = spawn(FLOOR_BIN, ['--serve', '--series', String(sizes.counterN), '--hseries', String(sizes.histN), ...textArgs], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  const port = await new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout.on('data', (d) => {
+      out += d
+      const m = /"port":(\d+)/.exec(out)
+      if (m) resolve(Number(m[1]))
+    })
+    child.on('exit', (code) => reject(new Error(`native floor --serve exited with ${code}`)))
+  })
+  const get = (p) => {
+    const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{time_total} %{size_download}', `http://127.0.0.1:${port}${p}`], { encoding: 'utf8' })
+    if (r.status !== 0) throw new Error(`curl of the native floor failed: ${r.stderr}`)
+    const [t, bytes] = r.stdout.trim().split(' ').map(Number)
+    return { ms: t * 1000, bytes }
+  }
+  const time = (p) => {
+    for (let k = 0; k < 2; k++) get(p) // warm-up: sizes the render buffer
+    const xs = []
+    let bytes = 0
+    for (let k = 0; k < 9; k++) {
+      const r = get(p)
+      xs.push(r.ms)
+      bytes = r.bytes
+    }
+    return { ...stats(xs), bytes }
+  }
+  try {
+    return { counter: time('/counter'), histogram: time('/histogram'), client: 'curl', scrapes: 9 }
+  } finally {
+    spawnSync('curl', ['-s', '-o', '/dev/null', `http://127.0.0.1:${port}/quit`])
+    child.kill()
   }
 }
 
@@ -311,16 +355,19 @@ function report(results, floor, meta) {
   if (floor) {
     const dc = get('dynamo', 'scrape_counter_100k')
     const dh = get('dynamo', 'scrape_histogram_10k')
-    fl.push('| scenario | bytes | floor, cached label bytes (ms) | floor, escaping every render (ms) | dynamo render (ms) | dynamo GET /metrics (ms) | render ÷ floor | GET ÷ floor |')
-    fl.push('|---|---:|---:|---:|---:|---:|---:|---:|')
-    const line = (title, f, d) => {
+    fl.push('| scenario | bytes | floor, cached label bytes (ms) | floor, escaping every render (ms) | floor served over HTTP (ms) | dynamo render (ms) | dynamo GET /metrics (ms) | render ÷ floor | GET ÷ floor | GET ÷ HTTP floor |')
+    fl.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+    const line = (title, f, fh, d) => {
       const r = value(d, 'render')
       const h = value(d, 'http')
-      const x = (v) => (v === undefined ? '—' : `${(v / f.cached_ms.median).toFixed(1)}×`)
-      fl.push(`| ${title} | ${f.bytes.toLocaleString('en-US')} | ${fmtNum(f.cached_ms.median)} (${fmtNum(f.cached_ms.min)}–${fmtNum(f.cached_ms.max)}) | ${fmtNum(f.escape_ms.median)} | ${fmtNum(r)} | ${fmtNum(h)} | ${x(r)} | ${x(h)} |`)
+      const x = (v, base) => (v === undefined || base === undefined ? '—' : `${(v / base).toFixed(1)}×`)
+      const hf = fh ? `${fmtNum(fh.median)} (${fmtNum(fh.min)}–${fmtNum(fh.max)})` : '— (no curl)'
+      fl.push(
+        `| ${title} | ${f.bytes.toLocaleString('en-US')} | ${fmtNum(f.cached_ms.median)} (${fmtNum(f.cached_ms.min)}–${fmtNum(f.cached_ms.max)}) | ${fmtNum(f.escape_ms.median)} | ${hf} | ${fmtNum(r)} | ${fmtNum(h)} | ${x(r, f.cached_ms.median)} | ${x(h, f.cached_ms.median)} | ${x(h, fh?.median)} |`,
+      )
     }
-    line(`${floor.dynamo.counter.series.toLocaleString('en-US')} counters, dynamo's text`, floor.dynamo.counter, dc)
-    line(`${floor.dynamo.histogram.series.toLocaleString('en-US')} histograms, dynamo's text`, floor.dynamo.histogram, dh)
+    line(`${floor.dynamo.counter.series.toLocaleString('en-US')} counters, dynamo's text`, floor.dynamo.counter, floor.http?.counter, dc)
+    line(`${floor.dynamo.histogram.series.toLocaleString('en-US')} histograms, dynamo's text`, floor.dynamo.histogram, floor.http?.histogram, dh)
     fl.push('')
     fl.push(
       `Same series with the prom-client family's names and labels: ${floor.peers.counter.bytes.toLocaleString('en-US')} B in ${fmtNum(floor.peers.counter.cached_ms.median)} ms (counters), ` +
@@ -402,7 +449,7 @@ async function main() {
   const pkg = libs.includes('dynamo') ? snapshotPackage() : null
   const sizes = mode === 'full' ? { counterN: 100_000, histN: 10_000, reps: 15 } : { counterN: 100_000, histN: 10_000, reps: 9 }
   const loadavgStart = os.loadavg().map((x) => +x.toFixed(2))
-  const floor = nativeFloor(sizes)
+  const floor = await nativeFloor(sizes)
   const t0 = Date.now()
   const results = []
   const total = cases.reduce((a, c) => a + libs.length * (MULTI_RUN.has(c) ? runs : 1), 0)

@@ -1,3 +1,4 @@
+import { messageOf } from './errors'
 import type { NativeRuntime, ScrapeRequest } from './native'
 
 /** A function run before every scrape of its level (or an ancestor's); may return a Promise. */
@@ -5,12 +6,13 @@ export type MetricsCallback = () => void | Promise<void>
 
 interface Entry {
   fn: MetricsCallback
-  /** An async run that has not settled yet (it missed a deadline); it is not started again. */
-  running: boolean
-}
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
+  /**
+   * An async run that has not settled yet (it may have missed a deadline); it is not started
+   * again. Holding it also keeps the scrape's promise chain reachable: a callback promise that
+   * never settles and that nothing references would otherwise be garbage-collected with the
+   * chain, and Rust would see the scrape's answer dropped instead of its deadline passing.
+   */
+  run: Promise<void> | null
 }
 
 /**
@@ -24,7 +26,7 @@ export class CallbackTable {
   rt: NativeRuntime | undefined
 
   add(id: number, fn: MetricsCallback): void {
-    this.entries.set(id, { fn, running: false })
+    this.entries.set(id, { fn, run: null })
   }
 
   delete(id: number): void {
@@ -36,25 +38,23 @@ export class CallbackTable {
     const pending: Promise<void>[] = []
     for (const id of req.ids) {
       const e = this.entries.get(id)
-      if (e === undefined || e.running) continue
+      if (e === undefined || e.run !== null) continue
       try {
         const r = e.fn()
         if (r !== undefined && r !== null && typeof (r as Promise<void>).then === 'function') {
-          e.running = true
-          pending.push(
-            Promise.resolve(r).then(
-              () => {
-                e.running = false
-              },
-              (err: unknown) => {
-                e.running = false
-                failures.push(describe(err))
-              },
-            ),
+          e.run = Promise.resolve(r).then(
+            () => {
+              e.run = null
+            },
+            (err: unknown) => {
+              e.run = null
+              failures.push(messageOf(err))
+            },
           )
+          pending.push(e.run)
         }
       } catch (err) {
-        failures.push(describe(err))
+        failures.push(messageOf(err))
       }
     }
     if (pending.length > 0) await Promise.all(pending)

@@ -55,7 +55,7 @@ const classes: Record<string, new (code: string, message: string) => MetricsErro
 const CODED = /^\[(ERR_DYNAMO_[A-Z_]+)\] ([\s\S]*)$/
 
 /** Turns a native error (its message carries `[CODE] `, see the binding) into its typed class. */
-export function translate(e: unknown): unknown {
+function translate(e: unknown): unknown {
   if (!(e instanceof Error)) return e
   const m = CODED.exec(e.message)
   if (m === null) return e
@@ -78,6 +78,11 @@ export async function callAsync<T>(fn: () => Promise<T>): Promise<T> {
   } catch (e) {
     throw translate(e)
   }
+}
+
+/** The message of a thrown value, whatever was thrown. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e)
 }
 
 export function invalidValue(metric: string, method: string, value: unknown, rule: string): InvalidValueError {

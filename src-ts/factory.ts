@@ -1,17 +1,20 @@
 import { call } from './errors'
 import {
-  Counter,
+  type Counter,
   CounterVec,
   type FamilyHandle,
   Gauge,
   GaugeVec,
-  Histogram,
+  type Histogram,
   HistogramVec,
-  IntCounter,
+  type IntCounter,
   IntCounterVec,
   IntGauge,
   IntGaugeVec,
   scalar,
+  scalarCounter,
+  scalarHistogram,
+  scalarIntCounter,
 } from './metrics'
 import type { NativeRuntime } from './native'
 import type { SlabStore } from './store'
@@ -27,7 +30,8 @@ export interface HistogramOptions {
 
 type Kind = 'counter' | 'intcounter' | 'gauge' | 'intgauge' | 'histogram'
 
-function pairs(c: ConstLabels | undefined): string[][] {
+/** @internal Const labels as `[key, value]` string pairs, the form the binding takes. */
+export function pairs(c: ConstLabels | undefined): string[][] {
   if (c === undefined || c === null) return []
   const entries = Array.isArray(c) ? (c as ReadonlyArray<readonly [unknown, unknown]>) : Object.entries(c)
   return entries.map(([k, v]) => [String(k), String(v)])
@@ -69,11 +73,11 @@ export class Metrics {
   }
 
   createCounter(name: string, help: string, constLabels?: ConstLabels): Counter {
-    return scalar(this.family('counter', false, name, help, [], constLabels), (s, o, d) => new Counter(s, o, d))
+    return scalarCounter(this.family('counter', false, name, help, [], constLabels))
   }
 
   createIntCounter(name: string, help: string, constLabels?: ConstLabels): IntCounter {
-    return scalar(this.family('intcounter', false, name, help, [], constLabels), (s, o, d) => new IntCounter(s, o, d))
+    return scalarIntCounter(this.family('intcounter', false, name, help, [], constLabels))
   }
 
   createGauge(name: string, help: string, constLabels?: ConstLabels): Gauge {
@@ -85,9 +89,7 @@ export class Metrics {
   }
 
   createHistogram(name: string, help: string, options?: HistogramOptions): Histogram {
-    const h = this.family('histogram', false, name, help, [], options?.constLabels, options?.buckets)
-    const bounds = Float64Array.from(h.info.buckets)
-    return scalar(h, (s, o, d) => new Histogram(s, o, d, bounds))
+    return scalarHistogram(this.family('histogram', false, name, help, [], options?.constLabels, options?.buckets))
   }
 
   createCounterVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): CounterVec<L> {

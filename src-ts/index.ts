@@ -1,3 +1,5 @@
+import { native } from './native'
+
 export { DistributedRuntime, Namespace, Component, Endpoint } from './runtime'
 export type { RuntimeOptions, SystemStatusServerInfo, ServedEndpoint } from './runtime'
 export { Client } from './plane/client'
@@ -43,5 +45,5 @@ export {
   HandlerError,
   EndpointError,
 } from './errors'
-/** Prometheus's default histogram buckets. */
-export const DEFAULT_BUCKETS: readonly number[] = Object.freeze([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10])
+/** Prometheus's default histogram buckets (defined once, in the Rust core). */
+export const DEFAULT_BUCKETS: readonly number[] = Object.freeze(native.defaultBuckets())

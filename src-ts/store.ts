@@ -12,6 +12,8 @@ export const MASK = SLAB_SIZE - 1
  */
 export class SlabStore {
   readonly slabs: Float64Array[] = []
+  /** The same memory as u32 pairs: the integer lanes of label-less counters (see `LaneCounter`). */
+  readonly lanes: Uint32Array[] = []
   constructor(private readonly rt: NativeRuntime) {}
 
   /** Makes sure the slab of `slot` exists and zeroes the series' slots (a slot may be reused). */
@@ -21,6 +23,7 @@ export class SlabStore {
       const slab = new Float64Array(SLAB_SIZE)
       call(() => this.rt.attachSlab(this.slabs.length, slab))
       this.slabs.push(slab)
+      this.lanes.push(new Uint32Array(slab.buffer, slab.byteOffset, SLAB_SIZE * 2))
     }
     const slab = this.slabs[k]
     const off = slot & MASK

@@ -1,6 +1,15 @@
-import type { ConstLabels } from '../factory'
+import { type ConstLabels, pairs } from '../factory'
 import { call } from '../errors'
-import { Histogram, IntCounter, IntCounterVec, IntGauge, scalar, type FamilyHandle } from '../metrics'
+import {
+  type Histogram,
+  type IntCounter,
+  IntCounterVec,
+  IntGauge,
+  scalar,
+  scalarHistogram,
+  scalarIntCounter,
+  type FamilyHandle,
+} from '../metrics'
 import type { NativeRuntime } from '../native'
 import type { SlabStore } from '../store'
 
@@ -24,22 +33,15 @@ export class EndpointMetrics {
   private readonly errorChildren = new Map<ErrorType, IntCounter>()
 
   constructor(rt: NativeRuntime, store: SlabStore, node: number, labels: ConstLabels | undefined) {
-    const list = Array.isArray(labels) ? labels : Object.entries(labels ?? {})
-    const infos = call(() =>
-      rt.createEndpointMetrics(
-        node,
-        list.map(([k, v]) => [String(k), String(v)]),
-      ),
-    )
+    const infos = call(() => rt.createEndpointMetrics(node, pairs(labels)))
     const h = (i: number): FamilyHandle => ({ rt, store, info: infos[i] })
-    this.requests = scalar(h(0), (s, o, d) => new IntCounter(s, o, d))
-    const bounds = Float64Array.from(infos[1].buckets)
-    this.duration = scalar(h(1), (s, o, d) => new Histogram(s, o, d, bounds))
+    this.requests = scalarIntCounter(h(0))
+    this.duration = scalarHistogram(h(1))
     this.inflight = scalar(h(2), (s, o, d) => new IntGauge(s, o, d))
-    this.requestBytes = scalar(h(3), (s, o, d) => new IntCounter(s, o, d))
-    this.responseBytes = scalar(h(4), (s, o, d) => new IntCounter(s, o, d))
+    this.requestBytes = scalarIntCounter(h(3))
+    this.responseBytes = scalarIntCounter(h(4))
     this.errors = new IntCounterVec(h(5), ['error_type'] as const)
-    this.cancellations = scalar(h(6), (s, o, d) => new IntCounter(s, o, d))
+    this.cancellations = scalarIntCounter(h(6))
   }
 
   /** Errors of every type so far. */

@@ -1,3 +1,4 @@
+import { messageOf } from '../errors'
 import type { EndpointMetrics, ErrorType } from './endpoint-metrics'
 import type { EndpointHandler, JsonValue, RequestContext } from './types'
 
@@ -8,10 +9,6 @@ export interface Responder {
   fail(message: string): void | Promise<void>
   /** The request was cancelled: the caller went away, or the endpoint shut down without grace. */
   cancelled(reason: 'caller' | 'shutdown'): void
-}
-
-function message(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
 }
 
 function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
@@ -42,12 +39,7 @@ export class Ingress {
     private readonly handler: EndpointHandler<JsonValue, JsonValue>,
     private readonly metrics: EndpointMetrics | null,
     readonly instanceId: string,
-    private readonly onSettled: () => void,
   ) {}
-
-  get inFlightCount(): number {
-    return this.inFlight.size
-  }
 
   /** Resolves when every request in flight has finished. */
   async drain(): Promise<void> {
@@ -65,10 +57,7 @@ export class Ingress {
     const ac = new AbortController()
     const done = this.run(text, bytes, id, ac.signal, out, invalid).catch(() => {})
     this.inFlight.set(done, ac)
-    void done.finally(() => {
-      this.inFlight.delete(done)
-      this.onSettled()
-    })
+    void done.finally(() => this.inFlight.delete(done))
     return { done, cancel: () => ac.abort() }
   }
 
@@ -101,7 +90,7 @@ export class Ingress {
         if (text === null) throw new Error('the payload is not UTF-8 text')
         request = JSON.parse(text) as JsonValue
       } catch (e) {
-        return await fail('deserialization', `cannot deserialize the request: ${message(e)}`)
+        return await fail('deserialization', `cannot deserialize the request: ${messageOf(e)}`)
       }
       if (invalid !== undefined) return await fail('invalid_message', invalid)
       const ctx: RequestContext = { signal, id, instanceId: this.instanceId }
@@ -110,7 +99,7 @@ export class Ingress {
         result = this.handler(request, ctx)
         if (!isAsyncIterable(result) && !isIterable(result)) result = [await result]
       } catch (e) {
-        return await fail('generate', message(e))
+        return await fail('generate', messageOf(e))
       }
       const items = result as AsyncIterable<unknown> | Iterable<unknown>
       try {
@@ -120,7 +109,7 @@ export class Ingress {
           try {
             encoded = JSON.stringify(item) ?? 'null'
           } catch (e) {
-            return await fail('response_stream', `cannot serialize a response: ${message(e)}`)
+            return await fail('response_stream', `cannot serialize a response: ${messageOf(e)}`)
           }
           if (m !== null) m.responseBytes.incBy(Buffer.byteLength(encoded))
           try {
@@ -131,7 +120,7 @@ export class Ingress {
           }
         }
       } catch (e) {
-        if (!signal.aborted) return await fail('generate', message(e))
+        if (!signal.aborted) return await fail('generate', messageOf(e))
       }
       if (signal.aborted) {
         m?.cancellations.inc()

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { TextDecoder } from 'node:util'
-import { call, callAsync, EndpointError } from '../errors'
+import { call, callAsync, EndpointError, messageOf } from '../errors'
 import { native, type NatsEvent, type NatsServed } from '../native'
 import { EndpointMetrics } from './endpoint-metrics'
 import { SHUTDOWN_MESSAGE } from './channel'
@@ -10,10 +10,6 @@ import type { EndpointHandler, EndpointStats, JsonValue, ServeOptions, ServiceSt
 
 const EMPTY = Buffer.alloc(0)
 const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-function describe(e: unknown): string {
-  return e instanceof Error ? e.message : String(e)
-}
 
 /** Serves an endpoint on the runtime's plane (NATS when configured, else in-process). */
 export async function serveEndpoint(
@@ -34,14 +30,13 @@ export async function serveEndpoint(
   const metrics =
     options.autoMetrics === false ? null : new EndpointMetrics(shared.rt, shared.store, node, options.metricsLabels)
   const instanceId = randomBytes(8).toString('hex')
-  let publishStats = (): void => {}
-  const ingress = new Ingress(handler, metrics, instanceId, () => publishStats())
+  const ingress = new Ingress(handler, metrics, instanceId)
   const statsData = (): JsonValue | undefined => {
     if (options.statsHandler === undefined) return undefined
     try {
       return options.statsHandler()
     } catch (e) {
-      return { error: describe(e) }
+      return { error: messageOf(e) }
     }
   }
   // Reserve the path before any await, so two concurrent serveEndpoint() calls cannot both win.
@@ -49,20 +44,20 @@ export async function serveEndpoint(
   shared.serving.set(key, placeholder)
   let nats: NatsServed | null = null
   try {
-    if (shared.rt.natsUrl !== null) {
-      nats = await startNats(shared, path, instanceId, ingress)
-      const served = nats
-      publishStats = () => {
-        const data = statsData()
-        if (data !== undefined) call(() => served.setStats(JSON.stringify(data)))
-      }
-      publishStats()
-    }
+    if (shared.rt.natsUrl !== null) nats = await startNats(shared, path, instanceId, ingress)
   } catch (e) {
     shared.serving.delete(key)
     throw e
   }
-  const statsTimer = nats !== null && options.statsHandler !== undefined ? setInterval(() => publishStats(), 1000) : undefined
+  // `$SRV.STATS` answers from the last published data: refreshed every second, not per request
+  // (a request must not pay for the user's statsHandler and an N-API call).
+  const served = nats
+  const publishStats = (): void => {
+    const data = statsData()
+    if (served !== null && data !== undefined) call(() => served.setStats(JSON.stringify(data)))
+  }
+  publishStats()
+  const statsTimer = served !== null && options.statsHandler !== undefined ? setInterval(publishStats, 1000) : undefined
   statsTimer?.unref()
   call(() => shared.rt.setEndpointHealth(path.endpoint, 'ready'))
   shared.retain()

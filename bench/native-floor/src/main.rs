@@ -10,11 +10,20 @@
 //! registry that caches them can do) and `escape` escapes every label value on every render.
 //!
 //! Usage: native-floor [--series N] [--hseries M] [--reps R] [--const 'k="v",...'] [--prefix p]
+//!        [--serve]
+//!
+//! `--serve`: instead of timing, print `{"port":P}` and answer `GET /counter` and
+//! `GET /histogram` on 127.0.0.1:P by rendering (cached encoder, reused buffer) and writing the
+//! text with `Content-Length` on the accepting thread; `GET /quit` ends it. That is the floor of a
+//! scrape *over HTTP*: render plus the loopback transfer, with nothing overlapped.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
 use std::time::Instant;
 
-const BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 struct Series {
     values: Vec<String>,
@@ -99,7 +108,11 @@ fn counter_render(out: &mut Vec<u8>, name: &str, konst: &str, series: &[Series],
 fn hist_render(out: &mut Vec<u8>, name: &str, konst: &str, series: &[HistSeries], cached: bool) {
     out.clear();
     writeln!(out, "# HELP {} Latency\n# TYPE {} histogram", name, name).unwrap();
-    let les: Vec<String> = BUCKETS.iter().map(|b| format!("{}", b)).chain(["+Inf".to_string()]).collect();
+    let les: Vec<String> = BUCKETS
+        .iter()
+        .map(|b| format!("{}", b))
+        .chain(["+Inf".to_string()])
+        .collect();
     let mut scratch = Vec::with_capacity(256);
     for s in series {
         let lbl: &[u8] = if cached {
@@ -156,10 +169,16 @@ fn main() {
     let mut reps = 15usize;
     let mut konst = String::new();
     let mut prefix = String::new();
+    let mut serve_mode = false;
     let args: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < args.len() {
         let v = args.get(i + 1).cloned().unwrap_or_default();
+        if args[i] == "--serve" {
+            serve_mode = true;
+            i += 1;
+            continue;
+        }
         match args[i].as_str() {
             "--series" => n = v.parse().expect("--series N"),
             "--hseries" => hn = v.parse().expect("--hseries N"),
@@ -178,7 +197,11 @@ fn main() {
             let values = vec![format!("r{i}"), "200".to_string()];
             let mut cached = Vec::new();
             labels_into(&mut cached, &konst, &["route", "status"], &values);
-            Series { values, cached, value: 1.0 }
+            Series {
+                values,
+                cached,
+                value: 1.0,
+            }
         })
         .collect();
     // Three observations per histogram series, spread over the buckets like the JS cases.
@@ -195,19 +218,38 @@ fn main() {
                 counts[k] += 1.0;
                 sum += o;
             }
-            HistSeries { values, cached, counts, sum }
+            HistSeries {
+                values,
+                cached,
+                counts,
+                sum,
+            }
         })
         .collect();
 
+    if serve_mode {
+        serve(&cname, &hname, &konst, &series, &hseries);
+        return;
+    }
     let mut out: Vec<u8> = Vec::new();
-    let cc = median_ms(reps, || counter_render(&mut out, &cname, &konst, &series, true));
+    let cc = median_ms(reps, || {
+        counter_render(&mut out, &cname, &konst, &series, true)
+    });
     let cbytes = out.len();
-    let ce = median_ms(reps, || counter_render(&mut out, &cname, &konst, &series, false));
-    let hc = median_ms(reps, || hist_render(&mut out, &hname, &konst, &hseries, true));
+    let ce = median_ms(reps, || {
+        counter_render(&mut out, &cname, &konst, &series, false)
+    });
+    let hc = median_ms(reps, || {
+        hist_render(&mut out, &hname, &konst, &hseries, true)
+    });
     let hbytes = out.len();
-    let he = median_ms(reps, || hist_render(&mut out, &hname, &konst, &hseries, false));
+    let he = median_ms(reps, || {
+        hist_render(&mut out, &hname, &konst, &hseries, false)
+    });
     std::hint::black_box(&out);
-    let j = |(m, lo, hi): (f64, f64, f64)| format!("{{\"median\":{m:.4},\"min\":{lo:.4},\"max\":{hi:.4}}}");
+    let j = |(m, lo, hi): (f64, f64, f64)| {
+        format!("{{\"median\":{m:.4},\"min\":{lo:.4},\"max\":{hi:.4}}}")
+    };
     println!(
         "{{\"counter\":{{\"series\":{n},\"bytes\":{cbytes},\"cached_ms\":{},\"escape_ms\":{}}},\"histogram\":{{\"series\":{hn},\"bytes\":{hbytes},\"cached_ms\":{},\"escape_ms\":{}}},\"reps\":{reps}}}",
         j(cc),
@@ -215,4 +257,52 @@ fn main() {
         j(hc),
         j(he)
     );
+}
+
+/// One request per connection (`Connection: close`), like a Prometheus scrape from a fresh curl.
+fn serve(cname: &str, hname: &str, konst: &str, series: &[Series], hseries: &[HistSeries]) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+    println!("{{\"port\":{}}}", listener.local_addr().unwrap().port());
+    std::io::stdout().flush().unwrap();
+    let mut out: Vec<u8> = Vec::new();
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let mut reader = BufReader::new(stream.try_clone().expect("clone socket"));
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).is_err() {
+            continue;
+        }
+        let mut header = String::new();
+        while reader
+            .read_line(&mut header)
+            .map(|n| n > 2)
+            .unwrap_or(false)
+        {
+            header.clear();
+        }
+        let path = request_line.split_whitespace().nth(1).unwrap_or("");
+        match path {
+            "/counter" => counter_render(&mut out, cname, konst, series, true),
+            "/histogram" => hist_render(&mut out, hname, konst, hseries, true),
+            "/quit" => {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                return;
+            }
+            _ => {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                continue;
+            }
+        }
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            out.len()
+        );
+        let _ = stream
+            .write_all(head.as_bytes())
+            .and_then(|_| stream.write_all(&out));
+    }
 }

@@ -11,16 +11,6 @@ pub const REQUEST_DURATION_BUCKETS: [f64; 17] = [
     600.0,
 ];
 
-/// Values of the `error_type` label of `errors_total`.
-pub const ERROR_TYPES: [&str; 6] = [
-    "deserialization",
-    "invalid_message",
-    "response_stream",
-    "generate",
-    "publish_response",
-    "publish_final",
-];
-
 /// (name, kind, help, label names) in the order [`create`] returns them.
 const FAMILIES: [(&str, MetricKind, &str, &[&str]); 7] = [
     (

@@ -1,6 +1,7 @@
 //! dynamo-metrics core: Dynamo's metrics hierarchy, series table, text encoder and status server.
 //! Plain Rust (no N-API); the napi binding in `crates/dynamo-metrics-node` is a thin layer over it.
 
+pub mod chunked;
 pub mod config;
 pub mod endpoint_metrics;
 pub mod error;

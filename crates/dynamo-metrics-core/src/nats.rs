@@ -423,11 +423,6 @@ impl ServedEndpoint {
         Ok(())
     }
 
-    /// Requests still waiting for their final message.
-    pub fn in_flight(&self) -> usize {
-        self.pending.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
     /// Stops announcing and receiving; pending requests are dropped. When it returns, the
     /// server has seen the unsubscriptions (unless it is unreachable), so no request reaches a
     /// stopped endpoint.

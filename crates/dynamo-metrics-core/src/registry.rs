@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::chunked::Chunked;
 use crate::error::{ErrorKind, MetricsError, Result};
 use crate::family::{Family, MetricKind, NativeMetric};
 use crate::hierarchy::{Hierarchy, Level, NodeId};
@@ -28,6 +29,7 @@ pub struct Created {
     /// The scalar's slot; `None` for a Vec (its series are created per label set).
     pub slot: Option<u32>,
     pub width: u32,
+    pub int_lane: bool,
     pub buckets: Vec<f64>,
     pub const_labels: Vec<(String, String)>,
 }
@@ -105,7 +107,7 @@ pub struct Registry {
     shapes: HashMap<String, Shape>,
     slots: SlotAllocator,
     /// Series index within its family, per first slot (for remove by slot).
-    slot_series: Vec<u32>,
+    slot_series: Chunked<u32>,
     next_callback: u32,
     callbacks: HashMap<u32, NodeId>,
 }
@@ -121,7 +123,7 @@ impl Registry {
                 next: 0,
                 free: Vec::new(),
             },
-            slot_series: Vec::new(),
+            slot_series: Chunked::new(),
             next_callback: 1,
             callbacks: HashMap::new(),
         }
@@ -152,8 +154,9 @@ impl Registry {
     pub fn create_family(&mut self, node: NodeId, spec: &FamilySpec) -> Result<Created> {
         let id = self.register_family(node, spec)?;
         let f = &self.families[id as usize];
-        let (width, buckets, name, const_labels) = (
+        let (width, int_lane, buckets, name, const_labels) = (
             f.width,
+            f.int_lane,
             f.buckets.clone(),
             f.name.clone(),
             f.const_labels.clone(),
@@ -168,6 +171,7 @@ impl Registry {
             name,
             slot,
             width,
+            int_lane,
             buckets,
             const_labels,
         })
@@ -267,13 +271,7 @@ impl Registry {
         family: u32,
         pairs: &[(String, Option<String>)],
     ) -> Result<u32> {
-        let owned: Vec<String> = self
-            .family(family)?
-            .ordered_values(pairs)?
-            .into_iter()
-            .map(str::to_string)
-            .collect();
-        let values: Vec<&str> = owned.iter().map(String::as_str).collect();
+        let values = self.family(family)?.ordered_values(pairs)?;
         self.create_series_ordered(family, &values)
     }
 
@@ -295,11 +293,7 @@ impl Registry {
         let width = f.width;
         let slot = self.slots.alloc(width)?;
         let index = self.family_mut(family)?.add_series(slot, values);
-        let need = (slot + 1) as usize;
-        if self.slot_series.len() < need {
-            self.slot_series.resize(need, u32::MAX);
-        }
-        self.slot_series[slot as usize] = index;
+        self.slot_series.set_growing(slot as usize, index, u32::MAX);
         Ok(slot)
     }
 
@@ -312,13 +306,11 @@ impl Registry {
             .unwrap_or(u32::MAX);
         let f = self.family_mut(family)?;
         let width = f.width;
-        match f.remove_series(index) {
-            Some(s) if s == slot => {
-                self.slots.release(slot, width);
-                Ok(true)
-            }
-            _ => Ok(false),
+        let removed = f.remove_series(index, slot);
+        if removed {
+            self.slots.release(slot, width);
         }
+        Ok(removed)
     }
 
     /// Removes every series of a Vec family.
@@ -559,5 +551,75 @@ mod tests {
         assert!(text.contains("dynamo_component_g{k=\"b\"} 2\n"));
         assert_eq!(r.create_series_ordered(f, &["c"]).unwrap(), a);
         assert_ne!(a, b);
+    }
+
+    #[test]
+    fn label_less_counters_add_their_integer_lane() {
+        let mut r = Registry::new(64);
+        let c = r
+            .create_family(ROOT, &spec(MetricKind::Counter, "c_total", &[]))
+            .unwrap();
+        let v = r
+            .create_family(ROOT, &spec(MetricKind::Counter, "v_total", &["k"]))
+            .unwrap();
+        assert!(c.int_lane && c.width == 2);
+        assert!(!v.int_lane && v.width == 1);
+        let slot = c.slot.unwrap() as usize;
+        let mut values = vec![0.0; slot + 2];
+        values[slot] = 0.5;
+        values[slot + 1] = f64::from_bits((1u64 << 32) + 3);
+        let mut out = Vec::new();
+        r.encode(ROOT, &values, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("dynamo_component_c_total 4294967299.5\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn long_and_escaped_label_values_render_whole() {
+        let mut r = Registry::new(64);
+        let f = r
+            .create_family(ROOT, &spec(MetricKind::Gauge, "g", &["a", "b"]))
+            .unwrap()
+            .family;
+        let long = "x".repeat(300);
+        let big = "y".repeat(70_000); // longer than an arena chunk
+        let s1 = r.create_series_ordered(f, &[&long, "q\"u\\o"]).unwrap();
+        let s2 = r.create_series_ordered(f, &["n\nl", &big]).unwrap();
+        let mut values = vec![0.0; 64];
+        values[s1 as usize] = 1.0;
+        values[s2 as usize] = 2.0;
+        let mut out = Vec::new();
+        r.encode(ROOT, &values, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(&format!(
+            "dynamo_component_g{{a=\"{long}\",b=\"q\\\"u\\\\o\"}} 1\n"
+        )));
+        assert!(text.contains(&format!(
+            "dynamo_component_g{{a=\"n\\nl\",b=\"{big}\"}} 2\n"
+        )));
+    }
+
+    #[test]
+    fn removing_a_slot_of_another_family_changes_nothing() {
+        let mut r = Registry::new(64);
+        let a = r
+            .create_family(ROOT, &spec(MetricKind::Gauge, "a", &["k"]))
+            .unwrap()
+            .family;
+        let b = r
+            .create_family(ROOT, &spec(MetricKind::Gauge, "b", &["k"]))
+            .unwrap()
+            .family;
+        let sa = r.create_series_ordered(a, &["x"]).unwrap();
+        let sb = r.create_series_ordered(b, &["y"]).unwrap();
+        // Both are series 0 of their family: `a`'s slot must not remove `b`'s series.
+        assert!(!r.remove_series(b, sa).unwrap());
+        assert_eq!(r.family(b).unwrap().live_series(), 1);
+        assert!(r.remove_series(b, sb).unwrap());
+        assert!(!r.remove_series(b, sb).unwrap());
+        assert_eq!(r.family(b).unwrap().live_series(), 0);
     }
 }

@@ -233,6 +233,7 @@ impl Runtime {
                     }
                 }
                 Ok(Err(msg)) => {
+                    self.callback_errors.inc();
                     eprintln!("dynamo-metrics: could not run the metrics callbacks: {msg}");
                 }
                 Err(_) => {

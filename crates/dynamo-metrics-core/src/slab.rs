@@ -38,8 +38,15 @@ impl Slabs {
     /// `ptr` must point to `len` 8-byte-aligned f64 values that stay allocated and in place until
     /// [`Slabs::detach_all`] returns (the binding holds a reference to the typed array until then).
     /// Slabs are attached in order (index = number attached so far); anything else is refused,
-    /// so a bad index can never make the table allocate without bound.
+    /// so a bad index can never make the table allocate without bound. A slab shorter than
+    /// `slab_size` is refused too: slots are addressed as if every slab were full.
     pub unsafe fn attach(&self, index: usize, ptr: *const f64, len: usize) -> crate::Result<()> {
+        if len < self.slab_size {
+            return Err(crate::MetricsError::new(
+                crate::ErrorKind::InvalidValue,
+                format!("slab {index} has {len} slots, expected {}", self.slab_size),
+            ));
+        }
         let mut slabs = self.slabs.write().unwrap_or_else(|e| e.into_inner());
         if index > slabs.len() {
             return Err(crate::MetricsError::new(
@@ -52,7 +59,7 @@ impl Slabs {
         }
         let raw = Some(RawSlab {
             ptr: ptr as usize,
-            len: len.min(self.slab_size),
+            len: self.slab_size,
         });
         match slabs.get_mut(index) {
             Some(slot) => *slot = raw,
@@ -105,6 +112,10 @@ mod tests {
         // SAFETY: the arrays outlive `slabs` in this test.
         unsafe {
             assert!(slabs.attach(1, b.as_ptr(), 4).is_err(), "out of order");
+            assert!(
+                slabs.attach(0, a.as_ptr(), 3).is_err(),
+                "shorter than a slab"
+            );
             slabs.attach(0, a.as_ptr(), 4).unwrap();
             slabs.attach(1, b.as_ptr(), 4).unwrap();
             assert!(slabs.attach(usize::MAX, a.as_ptr(), 4).is_err());

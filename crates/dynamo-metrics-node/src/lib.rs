@@ -2,7 +2,6 @@
 //! and error codes. Metric updates never come through here; they write JS slabs directly.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use dynamo_metrics_core::config::{ConfigOverrides, SystemConfig};
 use dynamo_metrics_core::family::MetricKind;
@@ -10,7 +9,7 @@ use dynamo_metrics_core::hierarchy::Level;
 use dynamo_metrics_core::registry::{Created, FamilySpec};
 use dynamo_metrics_core::runtime::Runtime;
 use dynamo_metrics_core::scrape::{CallbackInvoker, InvokeFuture};
-use dynamo_metrics_core::{ErrorKind, MetricsError};
+use dynamo_metrics_core::MetricsError;
 use napi::bindgen_prelude::{External, Float64Array, Promise};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Result, Status};
@@ -91,6 +90,8 @@ pub struct FamilyInfo {
     pub name: String,
     pub slot: Option<u32>,
     pub width: u32,
+    /// Slot 1 of the series is a u64 integer lane (see `Family::int_lane`).
+    pub int_lane: bool,
     pub buckets: Vec<f64>,
     /// [key, value] pairs, auto labels included, sorted by key.
     pub const_labels: Vec<Vec<String>>,
@@ -102,6 +103,7 @@ fn family_info(c: Created) -> FamilyInfo {
         name: c.name,
         slot: c.slot,
         width: c.width,
+        int_lane: c.int_lane,
         buckets: c.buckets,
         const_labels: c
             .const_labels
@@ -178,6 +180,12 @@ pub async fn create_runtime(
             port: a.port() as u32,
         }),
     })
+}
+
+/// Prometheus's default histogram buckets, as the core defines them (the JS constant reads this).
+#[napi]
+pub fn default_buckets() -> Vec<f64> {
+    dynamo_metrics_core::names::DEFAULT_BUCKETS.to_vec()
 }
 
 /// Plain-function handle for the creation hot path: `#[napi]` class methods cost ~0.7 µs each
@@ -298,15 +306,6 @@ impl NativeRuntime {
     #[napi]
     pub fn attach_slab(&self, index: u32, slab: Float64Array) -> Result<()> {
         let len = slab.len();
-        if len < self.rt.slabs().slab_size() {
-            return Err(js(MetricsError::new(
-                ErrorKind::InvalidValue,
-                format!(
-                    "slab {index} has {len} slots, expected {}",
-                    self.rt.slabs().slab_size()
-                ),
-            )));
-        }
         // SAFETY: the typed array is stored below and only released after detach_all (shutdown)
         // or when this object is finalized; its buffer is private to the package and never detached.
         unsafe { self.rt.slabs().attach(index as usize, slab.as_ptr(), len) }.map_err(js)?;
@@ -342,9 +341,8 @@ impl NativeRuntime {
 
     /// Runs the subtree's callbacks and renders `node` and its descendants.
     #[napi]
-    pub async fn render(&self, node: u32, timeout_ms: Option<u32>) -> Result<String> {
-        let deadline = timeout_ms.map(|ms| Duration::from_millis(ms as u64));
-        self.rt.scrape(node, deadline).await.map_err(js)
+    pub async fn render(&self, node: u32) -> Result<String> {
+        self.rt.scrape(node, None).await.map_err(js)
     }
 
     #[napi]
