@@ -1,7 +1,8 @@
 // Model check of the JS-side label index (tails split into maps, pruning on remove) against a
 // plain Map: random add/remove/get on a 3-label GaugeVec, then the rendered text must agree.
 // Dense value ranges make most levels Maps; sparse ones (a wide first label over narrow others)
-// keep most series in suffixes (tails, or the level's default suffix) and split and free them often.
+// keep most series in suffixes (tails, or the level's default suffix) and split and free them often;
+// wide ones push a level past the size where it becomes a hash table (with tombstones on remove).
 import { describe, expect, it } from 'vitest'
 import { DistributedRuntime } from '../dist/cjs/index.js'
 
@@ -12,15 +13,22 @@ describe('label index', () => {
     ['two-level tails', 40, 200, 2],
     ['default suffixes', 4000, 1, 1],
     ['mostly default suffixes', 2000, 1, 3],
+    // Past 4096 values a level moves from a Map to the index's own hash table.
+    ['wide root (hash table)', 30000, 1, 2],
+    ['wide middle level (hash table)', 2, 20000, 1],
+    ['wide last level (hash table)', 1, 2, 30000],
   ])('agrees with a reference map under random add, remove and get (%s)', async (_, na, nb, nc) => {
     const rt = await DistributedRuntime.create({ systemEnabled: false })
     try {
       const v = rt.metrics.createGaugeVec('model_check', 'h', ['a', 'b', 'c'] as const)
       const ref = new Map<string, number>()
+      // mulberry32: a 31-bit LCG's low bits cycle too fast to reach every value of a wide label.
       let seed = 7
       const rnd = (n: number): number => {
-        seed = (seed * 1103515245 + 12345) & 0x7fffffff
-        return seed % n
+        seed = (seed + 0x6d2b79f5) | 0
+        let t = Math.imul(seed ^ (seed >>> 15), seed | 1)
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+        return ((t ^ (t >>> 14)) >>> 0) % n
       }
       for (let step = 0; step < 20000; step++) {
         const l = { a: `a${rnd(na)}`, b: `b${rnd(nb)}`, c: `c${rnd(nc)}` }

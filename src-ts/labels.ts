@@ -20,7 +20,134 @@ export type Labels<L extends string> = { readonly [K in L]: LabelValue }
  *
  * A suffix becomes a Map when a second continuation appears.
  */
-type Node = Map<unknown, Node | number>
+type Child = Node | number
+
+/** The operations the index uses on a level: a `Map`, or a {@link Table} once it is large. */
+interface Node {
+  get(key: unknown): Child | undefined
+  set(key: string, value: Child): unknown
+  delete(key: string): boolean
+  readonly size: number
+}
+
+/**
+ * A level holding more than this many values moves from a `Map` to a {@link Table}: a `Map`
+ * finds a key through the hash V8 caches in the string, so it is the faster lookup, but each
+ * entry costs ~37 B on a 64-bit heap; the table costs ~26 B.
+ */
+const TABLE_AT = 4096
+
+/** A slot's hash word: never used, deleted (lookups probe past it), else the key's hash (>= 2). */
+const EMPTY = 0
+const GONE = 1
+
+/**
+ * An open-addressing hash table from label value to child: keys and values interleaved in one
+ * array, the keys' hashes in an `Int32Array` (20 B per slot, at most 80% full). A probe compares
+ * hashes before touching a key, so it does not load the other keys' strings (a cache miss each),
+ * and growing never rehashes a string. The hash is computed in JS (V8 does not expose its own);
+ * its seed is random per table, so label values chosen to collide in one process do not collide
+ * in another.
+ */
+class Table implements Node {
+  size = 0
+  /** Live keys plus tombstones. */
+  private used = 0
+  private mask = 15
+  private h = new Int32Array(16)
+  private a: unknown[] = new Array<unknown>(32).fill(undefined)
+  private readonly seed = (Math.random() * 0x1_0000_0000) >>> 0
+  /** The last key hashed and its hash: creating a series looks its key up four times. */
+  private lk: unknown = undefined
+  private lh = 0
+
+  constructor(from: Map<unknown, Child>) {
+    while (from.size * 5 >= (this.mask + 1) * 4) this.mask = this.mask * 2 + 1
+    this.resize(this.mask + 1)
+    for (const [k, v] of from) this.set(k as string, v)
+  }
+
+  private hash(k: string): number {
+    if (k === this.lk) return this.lh
+    let h = this.seed ^ 0x811c9dc5
+    for (let j = 0; j < k.length; j++) h = Math.imul(h ^ k.charCodeAt(j), 0x01000193)
+    // FNV's low bits (the ones the mask keeps) mix poorly on their own.
+    h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
+    this.lk = k
+    this.lh = ((h ^ (h >>> 13)) & 0x3fffffff) + 2
+    return this.lh
+  }
+
+  /** The slot holding `k` (whose hash is `hk`), or -1. */
+  private find(k: string, hk: number): number {
+    const h = this.h
+    const mask = this.mask
+    for (let i = hk & mask; ; i = (i + 1) & mask) {
+      const x = h[i]
+      if (x === hk && this.a[i * 2] === k) return i
+      if (x === EMPTY) return -1
+    }
+  }
+
+  get(k: unknown): Child | undefined {
+    if (typeof k !== 'string') return undefined
+    const i = this.find(k, this.hash(k))
+    return i < 0 ? undefined : (this.a[i * 2 + 1] as Child)
+  }
+
+  set(k: string, v: Child): this {
+    const hk = this.hash(k)
+    const at = this.find(k, hk)
+    if (at >= 0) {
+      this.a[at * 2 + 1] = v
+      return this
+    }
+    if ((this.used + 1) * 5 > (this.mask + 1) * 4) {
+      // Doubles when live keys fill over 40%, else only drops the tombstones.
+      this.resize(this.size * 5 >= (this.mask + 1) * 2 ? (this.mask + 1) * 2 : this.mask + 1)
+    }
+    this.place(k, v, hk)
+    return this
+  }
+
+  private place(k: unknown, v: unknown, hk: number): void {
+    const h = this.h
+    const mask = this.mask
+    let i = hk & mask
+    while (h[i] > GONE) i = (i + 1) & mask
+    if (h[i] === EMPTY) this.used++
+    h[i] = hk
+    this.a[i * 2] = k
+    this.a[i * 2 + 1] = v
+    this.size++
+  }
+
+  delete(k: string): boolean {
+    const i = this.find(k, this.hash(k))
+    if (i < 0) return false
+    this.h[i] = GONE
+    this.a[i * 2] = undefined
+    this.a[i * 2 + 1] = undefined
+    this.size--
+    return true
+  }
+
+  private resize(cap: number): void {
+    const oh = this.h
+    const oa = this.a
+    this.mask = cap - 1
+    this.h = new Int32Array(cap)
+    this.a = new Array<unknown>(cap * 2).fill(undefined)
+    this.size = 0
+    this.used = 0
+    for (let i = 0; i < oh.length; i++) if (oh[i] > GONE) this.place(oa[i * 2], oa[i * 2 + 1], oh[i])
+  }
+}
+
+/** Moves a level that outgrew a `Map` into a {@link Table}; returns the level to keep. */
+function grown(node: Node): Node {
+  return node.size > TABLE_AT && node instanceof Map ? new Table(node) : node
+}
 
 /** The suffixes that start at one level: `stride` = remaining values + 1 (the slot) per tail. */
 class Suffixes {
@@ -90,7 +217,8 @@ function hasNul(values: string[]): boolean {
  */
 export class SeriesIndex<L extends string> {
   readonly resolve: (labels: Labels<L>) => number
-  private readonly root: Node = new Map()
+  /** The root level, in a holder the resolver reads: the level is replaced when it grows. */
+  private readonly top: { n: Node } = { n: new Map() }
   /** `tails[i]`: suffixes holding the values of levels i.. (index 0 unused: the root is a Map). */
   private readonly tails: Suffixes[]
   private readonly handle: NativeRuntime['handle']
@@ -105,7 +233,7 @@ export class SeriesIndex<L extends string> {
   ) {
     this.handle = rt.handle
     this.tails = names.map((_, i) => new Suffixes(names.length - i + 1))
-    this.resolve = compile(names, this.root, this.tails, (l: Labels<L>) => this.create(l))
+    this.resolve = compile(names, this.top, this.tails, (l: Labels<L>) => this.create(l))
   }
 
   /** The label values in declaration order as strings, or null when the object is not exact. */
@@ -130,7 +258,7 @@ export class SeriesIndex<L extends string> {
   }
 
   private lookup(values: string[]): number | undefined {
-    let node: Node = this.root
+    let node: Node = this.top.n
     for (let i = 0; ; i++) {
       const c = node.get(values[i])
       if (c === undefined || i === values.length - 1) return c as number | undefined
@@ -143,28 +271,33 @@ export class SeriesIndex<L extends string> {
   }
 
   private insert(values: string[], slot: number): void {
-    let node: Node = this.root
-    for (let i = 0; ; i++) {
+    // `put` stores the new child in the level below `parent` (the root when parent is null).
+    let parent: Node | null = null
+    let node: Node = this.top.n
+    const put = (key: string, child: Child): void => {
+      node.set(key, child)
+      const g = grown(node)
+      if (g === node) return
+      if (parent === null) this.top.n = g
+      else parent.set(values[i - 1], g)
+    }
+    let i = 0
+    for (; ; i++) {
       const key = values[i]
-      if (i === values.length - 1) {
-        node.set(key, slot)
-        return
-      }
+      if (i === values.length - 1) return put(key, slot)
       let c = node.get(key)
-      if (c === undefined) {
-        node.set(key, this.tails[i + 1].put(values, i + 1, slot))
-        return
-      }
+      if (c === undefined) return put(key, this.tails[i + 1].put(values, i + 1, slot))
       if (typeof c === 'number') {
         // A second continuation below `key`: the suffix becomes a Map holding its first value.
         const t = this.tails[i + 1]
         const rest = t.values(c)
-        const m: Node = new Map()
+        const m = new Map<unknown, Child>()
         m.set(rest[0], i + 1 === values.length - 1 ? t.slot(c) : this.tails[i + 2].put(rest, 1, t.slot(c)))
         t.release(c)
         node.set(key, m)
         c = m
       }
+      parent = node
       node = c
     }
   }
@@ -199,7 +332,7 @@ export class SeriesIndex<L extends string> {
     const values = this.ordered(l)
     if (values === null) return undefined
     const path: Node[] = []
-    let node: Node = this.root
+    let node: Node = this.top.n
     let slot: number | undefined
     for (let i = 0; ; i++) {
       path.push(node)
@@ -226,14 +359,14 @@ export class SeriesIndex<L extends string> {
   }
 
   clear(): void {
-    this.root.clear()
+    this.top.n = new Map()
     for (const t of this.tails) t.clear()
   }
 }
 
 function compile<L extends string>(
   names: readonly L[],
-  root: Node,
+  top: { n: Node },
   tails: Suffixes[],
   slow: (l: Labels<L>) => number,
 ): (l: Labels<L>) => number {
@@ -270,11 +403,11 @@ function compile<L extends string>(
   }
   // Exactly n enumerable keys and a hit; anything else goes to the slow path, which throws the
   // precise error (missing or unknown key, bad value type) or creates the series.
-  const body = `let n = 0; for (const k in l) n++;\nif (n === ${n}) {\n${read}  const m0 = root;\n${level(0, '  ')}}\nreturn slow(l);`
-  const params = ['root', ...names.map((_, i) => `T${i}`), ...names.map((_, i) => `D${i}`), 'slow']
+  const body = `let n = 0; for (const k in l) n++;\nif (n === ${n}) {\n${read}  const m0 = top.n;\n${level(0, '  ')}}\nreturn slow(l);`
+  const params = ['top', ...names.map((_, i) => `T${i}`), ...names.map((_, i) => `D${i}`), 'slow']
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function(...params, `return function resolve(l) {\n${body}\n}`) as (
     ...args: unknown[]
   ) => (l: Labels<L>) => number
-  return make(root, ...tails.map((t) => t.a), ...tails.map((t) => t.d), slow)
+  return make(top, ...tails.map((t) => t.a), ...tails.map((t) => t.d), slow)
 }
