@@ -476,6 +476,26 @@ describe('Vec metrics', () => {
     expect(lines.map((x) => `${x}\n`)).toEqual([line('dynamo_component_inherited_total', { ...L, model: 'm', worker_id: 'w1' }, '3')])
   })
 
+  it('a labels getter that answers differently on each read still addresses existing series, never a duplicate', async () => {
+    const v = ep.metrics.createCounterVec('getter_total', 'Getter', ['worker_id', 'model'] as const)
+    v.inc({ worker_id: 'w1', model: 'm' })
+    v.inc({ worker_id: 'w2', model: 'm' })
+    // The resolver misses with 'w3' (no such series); the slow path then reads 'w1', which exists.
+    let reads = 0
+    const l = {
+      get worker_id(): string {
+        reads++
+        return reads === 1 ? 'w3' : 'w1'
+      },
+      model: 'm',
+    }
+    v.inc(l)
+    expect(reads).toBeGreaterThan(1)
+    expect(v.get({ worker_id: 'w1', model: 'm' })).toBe(2)
+    const lines = samples(await ep.prometheusMetricsFmt(), 'dynamo_component_getter_total')
+    expect(lines).toHaveLength(2)
+  })
+
   it('labels with the keys in another order address the same series', () => {
     const v = ep.metrics.createGaugeVec('order', 'Order', ['worker_id', 'model'] as const)
     v.set(3, { worker_id: 'w1', model: 'm' })
