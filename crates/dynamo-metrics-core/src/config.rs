@@ -48,8 +48,8 @@ pub struct ConfigOverrides {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SystemConfig {
     pub enabled: bool,
-    /// A valid IP address, normalized (IPv6 without brackets).
-    pub host: String,
+    /// Parsed here once; the server binds it as it is.
+    pub host: IpAddr,
     /// 0 asks the OS for a free port.
     pub port: u16,
     pub starting_health: HealthStatus,
@@ -67,7 +67,7 @@ impl Default for SystemConfig {
     fn default() -> Self {
         SystemConfig {
             enabled: false,
-            host: DEFAULT_HOST.to_string(),
+            host: DEFAULT_HOST.parse().expect("DEFAULT_HOST is an IP address"),
             port: DEFAULT_PORT,
             starting_health: HealthStatus::NotReady,
             health_path: DEFAULT_HEALTH_PATH.to_string(),
@@ -128,16 +128,14 @@ fn parse_port(value: &str, src: Source) -> crate::Result<u16> {
         })
 }
 
-fn parse_host(value: &str, src: Source) -> crate::Result<String> {
+fn parse_host(value: &str, src: Source) -> crate::Result<IpAddr> {
     let trimmed = value.trim();
     // Accept the bracketed IPv6 form people copy from URLs.
     let bare = trimmed
         .strip_prefix('[')
         .and_then(|s| s.strip_suffix(']'))
         .unwrap_or(trimmed);
-    bare.parse::<IpAddr>()
-        .map(|ip| ip.to_string())
-        .map_err(|_| {
+    bare.parse::<IpAddr>().map_err(|_| {
             config_error(format!(
                 "invalid {} value {value:?}: the host must be an IP address such as 0.0.0.0, 127.0.0.1 or ::",
                 src.describe()
@@ -230,7 +228,7 @@ impl SystemConfig {
         let host = match (&o.system_host, var(ENV_SYSTEM_HOST)) {
             (Some(h), _) => parse_host(h, Source::Option("systemHost"))?,
             (None, Some(h)) => parse_host(&h, Source::Env(ENV_SYSTEM_HOST))?,
-            (None, None) => DEFAULT_HOST.to_string(),
+            (None, None) => SystemConfig::default().host,
         };
 
         let starting_health = match (&o.starting_health_status, var(ENV_STARTING_HEALTH_STATUS)) {
@@ -345,7 +343,7 @@ mod tests {
         let c = env(&[]).unwrap();
         assert_eq!(c, SystemConfig::default());
         assert!(!c.enabled);
-        assert_eq!(c.host, "0.0.0.0");
+        assert_eq!(c.host.to_string(), "0.0.0.0");
         assert_eq!(c.port, 9090);
         assert_eq!(c.starting_health, HealthStatus::NotReady);
         assert_eq!(c.health_path, "/health");
@@ -450,7 +448,7 @@ mod tests {
             &all,
         )
         .unwrap();
-        assert_eq!(c.host, "127.0.0.1");
+        assert_eq!(c.host.to_string(), "127.0.0.1");
         assert_eq!(c.starting_health, HealthStatus::Ready);
         assert_eq!(c.health_path, "/healthz");
         assert_eq!(c.live_path, "/livez");
@@ -482,11 +480,23 @@ mod tests {
     #[test]
     fn host_rules() {
         assert_eq!(
-            env(&[("DYN_SYSTEM_HOST", "127.0.0.1")]).unwrap().host,
+            env(&[("DYN_SYSTEM_HOST", "127.0.0.1")])
+                .unwrap()
+                .host
+                .to_string(),
             "127.0.0.1"
         );
-        assert_eq!(env(&[("DYN_SYSTEM_HOST", "::1")]).unwrap().host, "::1");
-        assert_eq!(env(&[("DYN_SYSTEM_HOST", "[::]")]).unwrap().host, "::");
+        assert_eq!(
+            env(&[("DYN_SYSTEM_HOST", "::1")]).unwrap().host.to_string(),
+            "::1"
+        );
+        assert_eq!(
+            env(&[("DYN_SYSTEM_HOST", "[::]")])
+                .unwrap()
+                .host
+                .to_string(),
+            "::"
+        );
         for bad in ["localhost", "1.2.3", "example.com"] {
             let m = config_err(env(&[("DYN_SYSTEM_HOST", bad)]));
             assert!(m.contains("DYN_SYSTEM_HOST") && m.contains(bad), "{m}");
