@@ -104,12 +104,13 @@ impl NatsPlane {
     pub async fn serve(
         &self,
         spec: ServeSpec,
-        stats: Arc<Mutex<serde_json::Value>>,
         sink: Arc<dyn RequestSink>,
     ) -> Result<Arc<ServedEndpoint>> {
         let service_name = spec.service.clone();
         let endpoint_name = token(&spec.endpoint);
         let subject = endpoint_subject(&spec.service, &spec.endpoint, &spec.instance);
+        // What `$SRV.STATS` reports for this endpoint: see [`ServedEndpoint::set_stats_json`].
+        let stats = Arc::new(Mutex::new(serde_json::Value::Null));
         let stats_for_handler = Arc::clone(&stats);
         let mut metadata = HashMap::new();
         metadata.insert("instance_id".to_string(), spec.instance.clone());
@@ -149,6 +150,7 @@ impl NatsPlane {
             tasks: Mutex::new(Vec::new()),
             service: tokio::sync::Mutex::new(Some(service)),
             stop_tx: watch::channel(false).0,
+            stats,
         });
         let weak = Arc::downgrade(&served);
         let sink_req = Arc::clone(&sink);
@@ -248,6 +250,11 @@ impl NatsPlane {
         out.sort_by(|a, b| a.id.cmp(&b.id));
         out.dedup_by(|a, b| a.id == b.id);
         Ok(out)
+    }
+
+    /// The `$SRV.STATS` answers of `service`'s instances gathered for `wait`.
+    pub async fn stats(&self, service: &str, wait: Duration) -> Result<Vec<serde_json::Value>> {
+        self.gather(&format!("$SRV.STATS.{service}"), wait).await
     }
 
     /// Every answer to `subject` that arrives within `wait` (the micro-service discovery pattern).
@@ -364,11 +371,24 @@ pub struct ServedEndpoint {
     tasks: Mutex<Vec<JoinHandle<()>>>,
     service: tokio::sync::Mutex<Option<Service>>,
     stop_tx: watch::Sender<bool>,
+    stats: Arc<Mutex<serde_json::Value>>,
 }
 
 impl ServedEndpoint {
     pub fn subject(&self) -> &str {
         &self.subject
+    }
+
+    /// Sets the data `$SRV.STATS` reports for this endpoint from the `statsHandler`'s JSON text.
+    pub fn set_stats_json(&self, json: &str) -> Result<()> {
+        let v: serde_json::Value = serde_json::from_str(json).map_err(|e| {
+            MetricsError::new(
+                ErrorKind::InvalidValue,
+                format!("statsHandler must return a JSON value: {e}"),
+            )
+        })?;
+        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = v;
+        Ok(())
     }
 
     fn reply_of(&self, token: u64) -> Result<(String, String)> {

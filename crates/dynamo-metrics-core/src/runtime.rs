@@ -299,6 +299,16 @@ impl Runtime {
         self.nats.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The NATS plane, or the error every NATS operation gives without one.
+    pub fn require_nats(&self) -> Result<Arc<NatsPlane>> {
+        self.nats().ok_or_else(|| {
+            MetricsError::new(
+                ErrorKind::Nats,
+                "no NATS server is configured (set NATS_SERVER or the natsServer option)",
+            )
+        })
+    }
+
     /// Stops the server and the callbacks; later calls fail with a Closed error. Idempotent.
     pub async fn shutdown(&self) {
         self.closed.store(true, Ordering::Release);

@@ -1,7 +1,7 @@
 //! Binding of the request plane: automatic endpoint metrics, endpoint health, and the NATS
 //! transport (serving, discovery, requests). Logic lives in the core; this converts arguments.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -10,7 +10,6 @@ use dynamo_metrics_core::nats::{
     service_name, IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec,
     ServedEndpoint,
 };
-use dynamo_metrics_core::{ErrorKind, MetricsError};
 use napi::bindgen_prelude::Buffer;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Result, Status};
@@ -68,7 +67,6 @@ pub struct NatsInstance {
 #[napi]
 pub struct NatsServed {
     inner: Arc<ServedEndpoint>,
-    stats: Arc<Mutex<serde_json::Value>>,
 }
 
 #[napi]
@@ -98,14 +96,7 @@ impl NatsServed {
     /// The `statsHandler` value reported in `$SRV.STATS` (JSON text).
     #[napi]
     pub fn set_stats(&self, json: String) -> Result<()> {
-        let v: serde_json::Value = serde_json::from_str(&json).map_err(|e| {
-            js(MetricsError::new(
-                ErrorKind::InvalidValue,
-                format!("statsHandler must return a JSON value: {e}"),
-            ))
-        })?;
-        *self.stats.lock().unwrap_or_else(|e| e.into_inner()) = v;
-        Ok(())
+        self.inner.set_stats_json(&json).map_err(js)
     }
 
     /// Stops announcing and receiving requests.
@@ -143,12 +134,7 @@ pub fn service_name_of(namespace: String, component: String) -> String {
 }
 
 fn plane(rt: &NativeRuntime) -> Result<Arc<NatsPlane>> {
-    rt.rt.nats().ok_or_else(|| {
-        js(MetricsError::new(
-            ErrorKind::Nats,
-            "no NATS server is configured (set NATS_SERVER or the natsServer option)",
-        ))
-    })
+    rt.rt.require_nats().map_err(js)
 }
 
 #[napi]
@@ -190,7 +176,6 @@ impl NativeRuntime {
         on_event: ThreadsafeFunction<NatsEvent, (), NatsEvent, Status, false, true>,
     ) -> Result<NatsServed> {
         let plane = plane(self)?;
-        let stats = Arc::new(Mutex::new(serde_json::Value::Null));
         let inner = plane
             .serve(
                 ServeSpec {
@@ -198,12 +183,11 @@ impl NativeRuntime {
                     endpoint,
                     instance,
                 },
-                Arc::clone(&stats),
                 Arc::new(Sink(on_event)),
             )
             .await
             .map_err(js)?;
-        Ok(NatsServed { inner, stats })
+        Ok(NatsServed { inner })
     }
 
     /// Live instances of an endpoint, from `$SRV.INFO` answers within `wait_ms`.
@@ -239,9 +223,11 @@ impl NativeRuntime {
         wait_ms: u32,
     ) -> Result<Vec<String>> {
         let plane = plane(self)?;
-        let subject = format!("$SRV.STATS.{}", service_name(&namespace, &component));
         let found = plane
-            .gather(&subject, Duration::from_millis(wait_ms as u64))
+            .stats(
+                &service_name(&namespace, &component),
+                Duration::from_millis(wait_ms as u64),
+            )
             .await
             .map_err(js)?;
         Ok(found.into_iter().map(|v| v.to_string()).collect())
