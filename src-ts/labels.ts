@@ -40,6 +40,7 @@ const TABLE_AT = 4096
 /** A slot's hash word: never used, deleted (lookups probe past it), else the key's hash (>= 2). */
 const EMPTY = 0
 const GONE = 1
+const NO_HASHES = new Int32Array(0)
 
 /**
  * An open-addressing hash table from label value to child: keys and values interleaved in one
@@ -51,19 +52,38 @@ const GONE = 1
  */
 class Table implements Node {
   size = 0
+  /**
+   * Up to {@link TABLE_AT} keys the table is this `Map` (the faster lookup); then it spills into
+   * its own arrays. The root level is always a Table, so the resolver's first lookup only ever
+   * sees one receiver type: a level that changed type under it would deoptimise the resolver of
+   * every family that grows past the threshold (~150 ns per new series, measured).
+   */
+  private m: Map<unknown, Child> | null = new Map()
   /** Live keys plus tombstones. */
   private used = 0
-  private mask = 15
-  private h = new Int32Array(16)
-  private a: unknown[] = new Array<unknown>(32).fill(undefined)
+  private mask = 0
+  private h = NO_HASHES
+  private a: unknown[] = []
   private readonly seed = (Math.random() * 0x1_0000_0000) >>> 0
   /** The last key hashed and its hash: creating a series looks its key up four times. */
   private lk: unknown = undefined
   private lh = 0
 
-  constructor(from: Map<unknown, Child>) {
-    while (from.size * 5 >= (this.mask + 1) * 4) this.mask = this.mask * 2 + 1
-    this.resize(this.mask + 1)
+  /** A table holding `from`'s entries in its own arrays. */
+  static of(from: Map<unknown, Child>): Table {
+    const t = new Table()
+    t.m = from
+    t.spill()
+    return t
+  }
+
+  private spill(): void {
+    const from = this.m as Map<unknown, Child>
+    this.m = null
+    this.size = 0
+    let cap = 16
+    while (from.size * 5 >= cap * 4) cap *= 2
+    this.resize(cap)
     for (const [k, v] of from) this.set(k as string, v)
   }
 
@@ -90,12 +110,21 @@ class Table implements Node {
   }
 
   get(k: unknown): Child | undefined {
+    const m = this.m
+    if (m !== null) return m.get(k)
     if (typeof k !== 'string') return undefined
     const i = this.find(k, this.hash(k))
     return i < 0 ? undefined : (this.a[i * 2 + 1] as Child)
   }
 
   set(k: string, v: Child): this {
+    const m = this.m
+    if (m !== null) {
+      m.set(k, v)
+      this.size = m.size
+      if (m.size > TABLE_AT) this.spill()
+      return this
+    }
     const hk = this.hash(k)
     const at = this.find(k, hk)
     if (at >= 0) {
@@ -123,6 +152,12 @@ class Table implements Node {
   }
 
   delete(k: string): boolean {
+    const m = this.m
+    if (m !== null) {
+      const had = m.delete(k)
+      this.size = m.size
+      return had
+    }
     const i = this.find(k, this.hash(k))
     if (i < 0) return false
     this.h[i] = GONE
@@ -146,7 +181,7 @@ class Table implements Node {
 
 /** Moves a level that outgrew a `Map` into a {@link Table}; returns the level to keep. */
 function grown(node: Node): Node {
-  return node.size > TABLE_AT && node instanceof Map ? new Table(node) : node
+  return node.size > TABLE_AT && node instanceof Map ? Table.of(node) : node
 }
 
 /** The suffixes that start at one level: `stride` = remaining values + 1 (the slot) per tail. */
@@ -231,7 +266,7 @@ function hasNul(values: string[]): boolean {
 export class SeriesIndex<L extends string> {
   readonly resolve: (labels: Labels<L>) => number
   /** The root level, in a holder the resolver reads: the level is replaced when it grows. */
-  private readonly top: { n: Node } = { n: new Map() }
+  private readonly top: { n: Node } = { n: new Table() }
   /** `tails[i]`: suffixes holding the values of levels i.. (index 0 unused: the root is a Map). */
   private readonly tails: Suffixes[]
   private readonly handle: NativeRuntime['handle']
@@ -376,7 +411,7 @@ export class SeriesIndex<L extends string> {
   }
 
   clear(): void {
-    this.top.n = new Map()
+    this.top.n = new Table()
     for (const t of this.tails) t.clear()
   }
 }
