@@ -24,6 +24,8 @@ export class CallbackTable {
   private readonly entries = new Map<number, Entry>()
   /** @internal Set once the native runtime exists (the hook is created before it). */
   rt: NativeRuntime | undefined
+  /** @internal Registers new series with Rust; set with `rt` (see `PendingSeries`). */
+  flushSeries: () => void = () => {}
 
   add(id: number, fn: MetricsCallback): void {
     this.entries.set(id, { fn, run: null })
@@ -58,6 +60,8 @@ export class CallbackTable {
       }
     }
     if (pending.length > 0) await Promise.all(pending)
+    // Series a callback created are in this scrape, as its values are.
+    this.flushSeries()
     this.rt?.commitSnapshot(req.token)
     return failures
   }

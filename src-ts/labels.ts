@@ -1,5 +1,6 @@
 import { call, InvalidLabelError } from './errors'
 import { native, type NativeRuntime } from './native'
+import type { PendingSeries, Registrar } from './pending'
 
 /** A label value; numbers are rendered with `String(n)`. Strings take the fastest path. */
 export type LabelValue = string | number
@@ -41,6 +42,7 @@ const TABLE_AT = 4096
 const EMPTY = 0
 const GONE = 1
 const NO_HASHES = new Int32Array(0)
+const NO_SLOTS = new Uint32Array(0)
 
 /**
  * An open-addressing hash table from label value to child: keys and values interleaved in one
@@ -240,13 +242,6 @@ function text(v: unknown): string | null {
   }
 }
 
-/** `values.join('\0')`, which costs ~3x more per call for the two or three values of a label set. */
-function joinNul(values: string[]): string {
-  let s = values[0]
-  for (let i = 1; i < values.length; i++) s += '\0' + values[i]
-  return s
-}
-
 function sameValues(values: string[], looked: unknown[] | null): boolean {
   if (looked === null) return false
   for (let i = 0; i < values.length; i++) if (values[i] !== looked[i]) return false
@@ -263,13 +258,21 @@ function hasNul(values: string[]): boolean {
  * values in declaration order. The resolver is generated per label-name list so each property
  * read is a monomorphic named load; label names were validated by Rust before we get here.
  */
-export class SeriesIndex<L extends string> {
+export class SeriesIndex<L extends string> implements Registrar {
   readonly resolve: (labels: Labels<L>) => number
   /** The root level, in a holder the resolver reads: the level is replaced when it grows. */
   private readonly top: { n: Node } = { n: new Table() }
   /** `tails[i]`: suffixes holding the values of levels i.. (index 0 unused: the root is a Map). */
   private readonly tails: Suffixes[]
   private readonly handle: NativeRuntime['handle']
+  /** Slots Rust reserved for this family's next series; a reservation doubles up to 256. */
+  private pool: Uint32Array = NO_SLOTS
+  private taken = 0
+  private ask = 1
+  /** New series not registered with Rust yet: their slots, and their values in order. */
+  private readonly waitSlots: number[] = []
+  private readonly waitValues: string[] = []
+  private queued = false
 
   constructor(
     private readonly rt: NativeRuntime,
@@ -277,6 +280,7 @@ export class SeriesIndex<L extends string> {
     private readonly metric: string,
     private readonly names: readonly L[],
     private readonly width: number,
+    private readonly pending: PendingSeries,
     private readonly prepare: (slot: number, width: number) => void,
   ) {
     this.handle = rt.handle
@@ -350,6 +354,27 @@ export class SeriesIndex<L extends string> {
     }
   }
 
+  private reserved(): number {
+    if (this.taken === this.pool.length) {
+      const n = this.ask
+      this.ask = Math.min(n * 2, 256)
+      this.pool = call(() => native.reserveSlots(this.handle, this.family, n))
+      this.taken = 0
+    }
+    return this.pool[this.taken++]
+  }
+
+  /** Registers the series created since the last flush with Rust. */
+  flush(): void {
+    this.queued = false
+    if (this.waitSlots.length === 0) return
+    const slots = Uint32Array.from(this.waitSlots)
+    const text = this.waitValues.join('\0') + '\0'
+    this.waitSlots.length = 0
+    this.waitValues.length = 0
+    call(() => native.addSeriesBatch(this.handle, this.family, slots, text))
+  }
+
   /**
    * Slow path: normalise, look up again unless the resolver already missed with these values
    * (`looked`), else let Rust validate and create the series.
@@ -365,8 +390,15 @@ export class SeriesIndex<L extends string> {
     }
     let slot: number
     if (values !== null && !hasNul(values)) {
-      // Exact object: one plain native call with the values joined (the cheapest crossing).
-      slot = call(() => native.createSeriesJoined(this.handle, this.family, joinNul(values)))
+      // Exact object: Rust has nothing to validate, so the series takes a reserved slot now and
+      // is registered with the others of this turn in one call.
+      slot = this.reserved()
+      this.waitSlots.push(slot)
+      for (const v of values) this.waitValues.push(v)
+      if (!this.queued) {
+        this.queued = true
+        this.pending.mark(this)
+      }
     } else {
       // Anything else: Rust sees every key and value and throws the precise error.
       const keys = Object.keys(l)
@@ -381,6 +413,7 @@ export class SeriesIndex<L extends string> {
 
   /** Forgets one series; returns its slot. Maps left empty are dropped from their parents. */
   delete(l: Labels<L>): number | undefined {
+    this.flush()
     const values = this.ordered(l)
     if (values === null) return undefined
     const path: Node[] = []
@@ -411,6 +444,7 @@ export class SeriesIndex<L extends string> {
   }
 
   clear(): void {
+    this.flush()
     this.top.n = new Table()
     for (const t of this.tails) t.clear()
   }

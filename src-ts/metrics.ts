@@ -258,7 +258,7 @@ abstract class VecBase<L extends string, C extends Cell> implements MetricDescri
     this.constLabels = d.constLabels
     this.labelNames = Object.freeze([...labelNames])
     this.slabs = h.store.slabs
-    this.x = new SeriesIndex(h.rt, h.info.id, h.info.name, labelNames, h.info.width, (slot, w) => {
+    this.x = new SeriesIndex(h.rt, h.info.id, h.info.name, labelNames, h.info.width, h.store.pending, (slot, w) => {
       h.store.prepare(slot, w)
     })
   }

@@ -66,7 +66,10 @@ abstract class Level {
 
   /** Runs this subtree's callbacks and renders this level plus its descendants (Prometheus text 0.0.4). */
   prometheusMetricsFmt(): Promise<string> {
-    return callAsync(() => this.shared.rt.render(this.node))
+    return callAsync(async () => {
+      this.shared.store.pending.flush()
+      return this.shared.rt.render(this.node)
+    })
   }
 
   /** @internal */
@@ -221,9 +224,11 @@ export class DistributedRuntime extends Level {
     const server = info ? Object.freeze({ host: info.host, port: info.port }) : null
     let holds = 0
     let keepAlive: ReturnType<typeof setInterval> | undefined
+    const store = new SlabStore(rt)
+    callbacks.flushSeries = () => store.pending.flush()
     const shared: Shared = {
       rt,
-      store: new SlabStore(rt),
+      store,
       callbacks,
       serving: new Map(),
       retain: () => {

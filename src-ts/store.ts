@@ -1,5 +1,6 @@
 import { call } from './errors'
 import type { NativeRuntime } from './native'
+import { PendingSeries } from './pending'
 
 /** log2 of the slots per slab; a slot number is `slab << SHIFT | offset`. */
 export const SHIFT = 13
@@ -14,6 +15,8 @@ export class SlabStore {
   readonly slabs: Float64Array[] = []
   /** The same memory as u32 pairs: the integer lanes of label-less counters (see `LaneCounter`). */
   readonly lanes: Uint32Array[] = []
+  /** New series of every family, waiting for their registration with Rust. */
+  readonly pending = new PendingSeries()
   constructor(private readonly rt: NativeRuntime) {}
 
   /** Makes sure the slab of `slot` exists and zeroes the series' slots (a slot may be reused). */

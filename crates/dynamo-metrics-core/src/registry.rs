@@ -277,6 +277,48 @@ impl Registry {
 
     /// Creates a series from values already in declaration order (the caller checked the keys).
     pub fn create_series_ordered(&mut self, family: u32, values: &[&str]) -> Result<u32> {
+        let width = self.family(family)?.width;
+        let slot = self.slots.alloc(width)?;
+        if let Err(e) = self.add_series_at(family, slot, values) {
+            self.slots.release(slot, width);
+            return Err(e);
+        }
+        Ok(slot)
+    }
+
+    /// Adds one series per slot; `joined` holds every series' label values in order, each
+    /// followed by a NUL (values never contain one: such a set takes the one-at-a-time path).
+    pub fn add_series_batch(&mut self, family: u32, slots: &[u32], joined: &str) -> Result<()> {
+        let n = self.family(family)?.label_names.len();
+        let mut values = joined.split_terminator('\0');
+        let mut set: Vec<&str> = Vec::with_capacity(n);
+        for &slot in slots {
+            set.clear();
+            set.extend(values.by_ref().take(n));
+            self.add_series_at(family, slot, &set)?;
+        }
+        if values.next().is_some() {
+            return Err(MetricsError::new(
+                ErrorKind::InvalidLabel,
+                format!(
+                    "more label values than {} series of {n} labels take",
+                    slots.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Hands out `n` slot ranges of `family`'s width for series registered later with
+    /// [`Registry::add_series_at`] (the JS side creates series without a call per series).
+    pub fn reserve_slots(&mut self, family: u32, n: u32) -> Result<Vec<u32>> {
+        let width = self.family(family)?.width;
+        (0..n).map(|_| self.slots.alloc(width)).collect()
+    }
+
+    /// Adds a series of `family` at `slot` (from [`Registry::reserve_slots`]), with its label
+    /// values in declaration order.
+    pub fn add_series_at(&mut self, family: u32, slot: u32, values: &[&str]) -> Result<()> {
         let f = self.family(family)?;
         if values.len() != f.label_names.len() {
             return Err(MetricsError::new(
@@ -290,11 +332,9 @@ impl Registry {
                 ),
             ));
         }
-        let width = f.width;
-        let slot = self.slots.alloc(width)?;
         let index = self.family_mut(family)?.add_series(slot, values);
         self.slot_series.set_growing(slot as usize, index, u32::MAX);
-        Ok(slot)
+        Ok(())
     }
 
     /// Removes the series starting at `slot`; its slots become free for reuse.
@@ -600,6 +640,42 @@ mod tests {
         assert!(text.contains(&format!(
             "dynamo_component_g{{a=\"n\\nl\",b=\"{big}\"}} 2\n"
         )));
+    }
+
+    #[test]
+    fn reserved_slots_take_a_batch_of_series_and_refuse_a_wrong_count() {
+        let mut r = Registry::new(64);
+        let f = r
+            .create_family(ROOT, &spec(MetricKind::Gauge, "g", &["a", "b"]))
+            .unwrap()
+            .family;
+        let slots = r.reserve_slots(f, 3).unwrap();
+        assert_eq!(slots.len(), 3);
+        // Two series now (one slot stays reserved), including empty values.
+        r.add_series_batch(f, &slots[..2], "x\0y\0\0\0").unwrap();
+        let mut values = vec![0.0; 64];
+        values[slots[0] as usize] = 1.0;
+        values[slots[1] as usize] = 2.0;
+        let mut out = Vec::new();
+        r.encode(ROOT, &values, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("dynamo_component_g{a=\"x\",b=\"y\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("dynamo_component_g{a=\"\",b=\"\"} 2\n"),
+            "{text}"
+        );
+        assert_eq!(r.family(f).unwrap().live_series(), 2);
+        // Registered series can be removed by slot like any other.
+        assert!(r.remove_series(f, slots[1]).unwrap());
+        let e = r
+            .add_series_batch(f, &slots[2..], "only-one\0")
+            .unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidLabel);
+        let e = r.add_series_batch(f, &slots[2..], "a\0b\0c\0").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidLabel);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use dynamo_metrics_core::registry::{Created, FamilySpec};
 use dynamo_metrics_core::runtime::Runtime;
 use dynamo_metrics_core::scrape::{CallbackInvoker, InvokeFuture};
 use dynamo_metrics_core::MetricsError;
-use napi::bindgen_prelude::{External, Float64Array, Promise};
+use napi::bindgen_prelude::{External, Float64Array, Promise, Uint32Array};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Result, Status};
 use napi_derive::napi;
@@ -188,42 +188,42 @@ pub fn default_buckets() -> Vec<f64> {
     dynamo_metrics_core::names::DEFAULT_BUCKETS.to_vec()
 }
 
-/// Plain-function handle for the creation hot path: `#[napi]` class methods cost ~0.7 µs each
-/// here (unwrap plus type-tag check), a plain function with an External much less.
+/// Plain-function handle for series creation (slot reservations and batches): `#[napi]` class
+/// methods cost ~0.7 µs each here (unwrap plus type-tag check), a plain function much less.
 pub struct Handle(Arc<Runtime>);
 
-/// Creates a series from its label values in declaration order, joined by NUL (the JS side uses
-/// this only for exact label objects whose values contain no NUL).
+/// Reserves `n` slot ranges of `family`'s width for series registered later in a batch.
 #[napi]
-pub fn create_series_joined(handle: &External<Handle>, family: u32, joined: String) -> Result<u32> {
-    // Label sets are short: split on the stack (no allocation per new series); a longer one
-    // (more than 16 labels) takes the heap.
-    let mut stack: [&str; 16] = [""; 16];
-    let heap: Vec<&str>;
-    let mut n = 0;
-    let mut parts = joined.split('\0');
-    for part in parts.by_ref().take(stack.len()) {
-        stack[n] = part;
-        n += 1;
-    }
-    let values: &[&str] = match parts.next() {
-        None => &stack[..n],
-        Some(_) => {
-            heap = joined.split('\0').collect();
-            &heap
-        }
-    };
+pub fn reserve_slots(handle: &External<Handle>, family: u32, n: u32) -> Result<Uint32Array> {
+    let slots = handle
+        .0
+        .registry_mut()
+        .map_err(js)?
+        .reserve_slots(family, n)
+        .map_err(js)?;
+    Ok(Uint32Array::new(slots))
+}
+
+/// Registers one series per reserved slot; `joined` holds their label values, each followed by
+/// a NUL.
+#[napi]
+pub fn add_series_batch(
+    handle: &External<Handle>,
+    family: u32,
+    slots: Uint32Array,
+    joined: String,
+) -> Result<()> {
     handle
         .0
         .registry_mut()
         .map_err(js)?
-        .create_series_ordered(family, values)
+        .add_series_batch(family, &slots, &joined)
         .map_err(js)
 }
 
 #[napi]
 impl NativeRuntime {
-    /// The handle for [`create_series_joined`].
+    /// The handle for [`reserve_slots`] and [`add_series_batch`].
     #[napi(getter)]
     pub fn handle(&self) -> External<Handle> {
         External::new(Handle(Arc::clone(&self.rt)))
