@@ -78,10 +78,10 @@ export declare class NatsServed {
 }
 
 /**
- * Registers one series per reserved slot; `joined` holds their label values, each followed by
- * a NUL.
+ * Registers one series for each of the first `count` slots of `slots`; `joined` holds their
+ * label values, each followed by a NUL.
  */
-export declare function addSeriesBatch(handle: ExternalObject<Handle>, family: number, slots: Uint32Array, joined: string): void
+export declare function addSeriesBatch(handle: ExternalObject<Handle>, family: number, slots: Uint32Array, count: number, joined: string): void
 
 /** Resolves the configuration, starts the status server when enabled, and installs the hook. */
 export declare function createRuntime(options: RuntimeOptions, hook: ((arg: ScrapeRequest) => Promise<Array<string>>)): Promise<NativeRuntime>
@@ -127,8 +127,11 @@ export interface NatsInstance {
   subject: string
 }
 
-/** Reserves `n` slot ranges of `family`'s width for series registered later in a batch. */
-export declare function reserveSlots(handle: ExternalObject<Handle>, family: number, n: number): Uint32Array
+/**
+ * Reserves `out.length` slot ranges of `family`'s width for series registered later in a batch,
+ * written into `out` (a buffer the JS side keeps: no array is created per call).
+ */
+export declare function reserveSlots(handle: ExternalObject<Handle>, family: number, out: Uint32Array): void
 
 export interface RuntimeOptions {
   systemEnabled?: boolean

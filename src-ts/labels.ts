@@ -1,6 +1,6 @@
 import { call, InvalidLabelError } from './errors'
 import { native, type NativeRuntime } from './native'
-import type { PendingSeries, Registrar } from './pending'
+import { BATCH_CHARS, BATCH_SERIES, type PendingSeries, type Registrar } from './pending'
 
 /** A label value; numbers are rendered with `String(n)`. Strings take the fastest path. */
 export type LabelValue = string | number
@@ -42,7 +42,6 @@ const TABLE_AT = 4096
 const EMPTY = 0
 const GONE = 1
 const NO_HASHES = new Int32Array(0)
-const NO_SLOTS = new Uint32Array(0)
 
 /**
  * An open-addressing hash table from label value to child: keys and values interleaved in one
@@ -266,12 +265,14 @@ export class SeriesIndex<L extends string> implements Registrar {
   private readonly tails: Suffixes[]
   private readonly handle: NativeRuntime['handle']
   /** Slots Rust reserved for this family's next series; a reservation doubles up to 256. */
-  private pool: Uint32Array = NO_SLOTS
+  private readonly pool: number[] = []
   private taken = 0
   private ask = 1
-  /** New series not registered with Rust yet: their slots, and their values in order. */
+  /** New series not registered with Rust yet: their slots, and their values in order (plain
+   * arrays: an `ArrayBuffer` per batch is a small malloc that fragments the allocator's heap). */
   private readonly waitSlots: number[] = []
   private readonly waitValues: string[] = []
+  private waitChars = 0
   private queued = false
 
   constructor(
@@ -358,7 +359,10 @@ export class SeriesIndex<L extends string> implements Registrar {
     if (this.taken === this.pool.length) {
       const n = this.ask
       this.ask = Math.min(n * 2, 256)
-      this.pool = call(() => native.reserveSlots(this.handle, this.family, n))
+      const out = this.pending.slots.subarray(0, n)
+      call(() => native.reserveSlots(this.handle, this.family, out))
+      this.pool.length = n
+      for (let i = 0; i < n; i++) this.pool[i] = out[i]
       this.taken = 0
     }
     return this.pool[this.taken++]
@@ -367,12 +371,15 @@ export class SeriesIndex<L extends string> implements Registrar {
   /** Registers the series created since the last flush with Rust. */
   flush(): void {
     this.queued = false
-    if (this.waitSlots.length === 0) return
-    const slots = Uint32Array.from(this.waitSlots)
+    const count = this.waitSlots.length
+    if (count === 0) return
+    const buf = this.pending.slots
+    for (let i = 0; i < count; i++) buf[i] = this.waitSlots[i]
     const text = this.waitValues.join('\0') + '\0'
     this.waitSlots.length = 0
     this.waitValues.length = 0
-    call(() => native.addSeriesBatch(this.handle, this.family, slots, text))
+    this.waitChars = 0
+    call(() => native.addSeriesBatch(this.handle, this.family, buf, count, text))
   }
 
   /**
@@ -394,8 +401,12 @@ export class SeriesIndex<L extends string> implements Registrar {
       // is registered with the others of this turn in one call.
       slot = this.reserved()
       this.waitSlots.push(slot)
-      for (const v of values) this.waitValues.push(v)
-      if (!this.queued) {
+      for (const v of values) {
+        this.waitValues.push(v)
+        this.waitChars += v.length + 1
+      }
+      if (this.waitSlots.length >= BATCH_SERIES || this.waitChars >= BATCH_CHARS) this.flush()
+      else if (!this.queued) {
         this.queued = true
         this.pending.mark(this)
       }

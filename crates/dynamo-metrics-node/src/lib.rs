@@ -192,32 +192,37 @@ pub fn default_buckets() -> Vec<f64> {
 /// methods cost ~0.7 µs each here (unwrap plus type-tag check), a plain function much less.
 pub struct Handle(Arc<Runtime>);
 
-/// Reserves `n` slot ranges of `family`'s width for series registered later in a batch.
+/// Reserves `out.length` slot ranges of `family`'s width for series registered later in a batch,
+/// written into `out` (a buffer the JS side keeps: no array is created per call).
 #[napi]
-pub fn reserve_slots(handle: &External<Handle>, family: u32, n: u32) -> Result<Uint32Array> {
+pub fn reserve_slots(handle: &External<Handle>, family: u32, mut out: Uint32Array) -> Result<()> {
     let slots = handle
         .0
         .registry_mut()
         .map_err(js)?
-        .reserve_slots(family, n)
+        .reserve_slots(family, out.len() as u32)
         .map_err(js)?;
-    Ok(Uint32Array::new(slots))
+    // SAFETY: this runs on the JS thread inside the call, so no JS code touches `out` meanwhile.
+    unsafe { out.as_mut() }.copy_from_slice(&slots);
+    Ok(())
 }
 
-/// Registers one series per reserved slot; `joined` holds their label values, each followed by
-/// a NUL.
+/// Registers one series for each of the first `count` slots of `slots`; `joined` holds their
+/// label values, each followed by a NUL.
 #[napi]
 pub fn add_series_batch(
     handle: &External<Handle>,
     family: u32,
     slots: Uint32Array,
+    count: u32,
     joined: String,
 ) -> Result<()> {
+    let slots = slots.get(..count as usize).unwrap_or(&slots);
     handle
         .0
         .registry_mut()
         .map_err(js)?
-        .add_series_batch(family, &slots, &joined)
+        .add_series_batch(family, slots, &joined)
         .map_err(js)
 }
 
