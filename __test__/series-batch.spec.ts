@@ -57,6 +57,24 @@ describe('series creation in batches', () => {
     expect(lines(text, 'dynamo_component_batch_g')).toEqual(['dynamo_component_batch_g{k="x"} 4'])
   })
 
+  it('a reset after the label index outgrew its Map leaves an index that finds and creates series', async () => {
+    const rt = await runtime()
+    const g = rt.metrics.createGaugeVec('batch_wide', 'w', ['k'])
+    for (let i = 0; i < 5000; i++) g.set(i, { k: `v${i}` })
+    expect(g.get({ k: 'v4999' })).toBe(4999)
+    g.reset()
+    let text = await rt.prometheusMetricsFmt()
+    expect(lines(text, 'dynamo_component_batch_wide')).toEqual([])
+    g.set(7, { k: 'v4999' })
+    g.set(8, { k: 'new' })
+    expect(g.get({ k: 'v4999' })).toBe(7)
+    text = await rt.prometheusMetricsFmt()
+    expect(lines(text, 'dynamo_component_batch_wide').sort()).toEqual([
+      'dynamo_component_batch_wide{k="new"} 8',
+      'dynamo_component_batch_wide{k="v4999"} 7',
+    ])
+  })
+
   it('GET /metrics after the creating turn shows the series (the scrape reads the table from Rust)', async () => {
     const rt = await runtime(true)
     const c = rt.metrics.createIntCounterVec('batch_http_total', 'h', ['k'])

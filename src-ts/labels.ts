@@ -70,6 +70,17 @@ class Table implements Node {
   private lk: unknown = undefined
   private lh = 0
 
+  /** Empties the table back to its small mode. */
+  clear(): void {
+    this.m = new Map()
+    this.size = 0
+    this.used = 0
+    this.mask = 0
+    this.h = NO_HASHES
+    this.a = []
+    this.lk = undefined
+  }
+
   /** A table holding `from`'s entries in its own arrays. */
   static of(from: Map<unknown, Child>): Table {
     const t = new Table()
@@ -259,9 +270,9 @@ function hasNul(values: string[]): boolean {
  */
 export class SeriesIndex<L extends string> implements Registrar {
   readonly resolve: (labels: Labels<L>) => number
-  /** The root level, in a holder the resolver reads: the level is replaced when it grows. */
-  private readonly top: { n: Node } = { n: new Table() }
-  /** `tails[i]`: suffixes holding the values of levels i.. (index 0 unused: the root is a Map). */
+  /** The root level: a Table from the start, so it never changes type (see {@link Table}). */
+  private readonly root = new Table()
+  /** `tails[i]`: suffixes holding the values of levels i.. (index 0 unused: the root has none). */
   private readonly tails: Suffixes[]
   private readonly handle: NativeRuntime['handle']
   /** Slots Rust reserved for this family's next series; a reservation doubles up to 256. */
@@ -286,7 +297,7 @@ export class SeriesIndex<L extends string> implements Registrar {
   ) {
     this.handle = rt.handle
     this.tails = names.map((_, i) => new Suffixes(names.length - i + 1))
-    this.resolve = compile(names, this.top, this.tails, (l: Labels<L>, looked: unknown[] | null) => this.create(l, looked))
+    this.resolve = compile(names, this.root, this.tails, (l: Labels<L>, looked: unknown[] | null) => this.create(l, looked))
   }
 
   /** The label values in declaration order as strings, or null when the object is not exact. */
@@ -311,7 +322,7 @@ export class SeriesIndex<L extends string> implements Registrar {
   }
 
   private lookup(values: string[]): number | undefined {
-    let node: Node = this.top.n
+    let node: Node = this.root
     for (let i = 0; ; i++) {
       const c = node.get(values[i])
       if (c === undefined || i === values.length - 1) return c as number | undefined
@@ -324,15 +335,14 @@ export class SeriesIndex<L extends string> implements Registrar {
   }
 
   private insert(values: string[], slot: number): void {
-    // `put` stores the new child in the level below `parent` (the root when parent is null).
-    let parent: Node | null = null
-    let node: Node = this.top.n
+    // `put` stores the new child in `node`; a nested Map that outgrows itself is replaced in
+    // `parent` (the root is a Table already, so it is never replaced).
+    let parent: Node = this.root
+    let node: Node = this.root
     const put = (key: string, child: Child): void => {
       node.set(key, child)
       const g = grown(node)
-      if (g === node) return
-      if (parent === null) this.top.n = g
-      else parent.set(values[i - 1], g)
+      if (g !== node) parent.set(values[i - 1], g)
     }
     let i = 0
     for (; ; i++) {
@@ -428,7 +438,7 @@ export class SeriesIndex<L extends string> implements Registrar {
     const values = this.ordered(l)
     if (values === null) return undefined
     const path: Node[] = []
-    let node: Node = this.top.n
+    let node: Node = this.root
     let slot: number | undefined
     for (let i = 0; ; i++) {
       path.push(node)
@@ -456,14 +466,14 @@ export class SeriesIndex<L extends string> implements Registrar {
 
   clear(): void {
     this.flush()
-    this.top.n = new Table()
+    this.root.clear()
     for (const t of this.tails) t.clear()
   }
 }
 
 function compile<L extends string>(
   names: readonly L[],
-  top: { n: Node },
+  root: Node,
   tails: Suffixes[],
   slow: (l: Labels<L>, looked: unknown[] | null) => number,
 ): (l: Labels<L>) => number {
@@ -500,11 +510,11 @@ function compile<L extends string>(
   }
   // Exactly n enumerable keys and a hit; anything else goes to the slow path, which throws the
   // precise error (missing or unknown key, bad value type) or creates the series.
-  const body = `let n = 0; for (const k in l) n++;\nif (n === ${n}) {\n${read}  const m0 = top.n;\n${level(0, '  ')}  return slow(l, [${names.map((_, i) => key(i)).join(', ')}]);\n}\nreturn slow(l, null);`
-  const params = ['top', ...names.map((_, i) => `T${i}`), ...names.map((_, i) => `D${i}`), 'slow']
+  const body = `let n = 0; for (const k in l) n++;\nif (n === ${n}) {\n${read}  const m0 = root;\n${level(0, '  ')}  return slow(l, [${names.map((_, i) => key(i)).join(', ')}]);\n}\nreturn slow(l, null);`
+  const params = ['root', ...names.map((_, i) => `T${i}`), ...names.map((_, i) => `D${i}`), 'slow']
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const make = new Function(...params, `return function resolve(l) {\n${body}\n}`) as (
     ...args: unknown[]
   ) => (l: Labels<L>) => number
-  return make(top, ...tails.map((t) => t.a), ...tails.map((t) => t.d), slow)
+  return make(root, ...tails.map((t) => t.a), ...tails.map((t) => t.d), slow)
 }
