@@ -1,6 +1,7 @@
 // Model check of the JS-side label index (tails split into maps, pruning on remove) against a
 // plain Map: random add/remove/get on a 3-label GaugeVec, then the rendered text must agree.
-// Dense value ranges make most levels Maps; sparse ones (a wide first label over narrow others)
+// Narrow value ranges keep levels in their list form (up to 8 values, scanned); 9 values move a
+// level to a Map; dense ranges make most levels Maps; sparse ones (a wide first label over narrow others)
 // keep most series in suffixes (tails, or the level's default suffix) and split and free them often;
 // wide ones push a level past the size where it becomes a hash table (with tombstones on remove).
 import { describe, expect, it } from 'vitest'
@@ -9,6 +10,10 @@ import { DistributedRuntime } from '../dist/cjs/index.js'
 describe('label index', () => {
   it.each([
     ['dense', 5, 3, 40],
+    // Up to 8 values a level is a list (removal moves its last entry into the hole); the 9th
+    // moves it to a Map.
+    ['list levels', 8, 4, 8],
+    ['levels just past a list', 9, 9, 9],
     ['sparse', 3000, 2, 2],
     ['two-level tails', 40, 200, 2],
     ['default suffixes', 4000, 1, 1],

@@ -8,31 +8,30 @@ export type LabelValue = string | number
 export type Labels<L extends string> = { readonly [K in L]: LabelValue }
 
 /**
- * A node of the label index: a Map from the value at its level to the next node, or at the last
- * level to the slot. High-cardinality label sets mostly have one continuation below some level,
- * so such a continuation (a *suffix*: the remaining values and the slot) is not a chain of
- * one-entry Maps but a number in the parent Map:
+ * A level of the label index: a {@link Table} from the value at its level to the next level, or
+ * at the last level to the slot. High-cardinality label sets mostly have one continuation below
+ * some level, so such a continuation (a *suffix*: the remaining values and the slot) is not a
+ * chain of one-entry levels but a number in the parent:
  *
  * - `>= 0`: a tail, an index into the level's flat array of suffixes (16 B per series for two
  *   labels, where an object per level cost ~40 B);
  * - `< 0`: `~slot`, when the remaining values equal the level's *default suffix* (the first
  *   suffix the level ever stored): `{worker_id: unique, model: 'llama-3'}` then costs nothing
- *   beyond the root Map entry.
+ *   beyond the root entry.
  *
- * A suffix becomes a Map when a second continuation appears.
+ * A suffix becomes a Table when a second continuation appears.
  */
-type Child = Node | number
-
-/** The operations the index uses on a level: a `Map`, or a {@link Table} once it is large. */
-interface Node {
-  get(key: unknown): Child | undefined
-  set(key: string, value: Child): unknown
-  delete(key: string): boolean
-  readonly size: number
-}
+type Child = Table | number
 
 /**
- * A level holding more than this many values moves from a `Map` to a {@link Table}: a `Map`
+ * Up to this many values a level is a list scanned with `===`: for the few values most labels
+ * take (methods, status codes, models) that beats a `Map` lookup (measured 2-3x faster at 4
+ * values), whose hashing and bucket walk is a builtin call.
+ */
+const LIST_AT = 8
+
+/**
+ * A level holding more than this many values moves from a `Map` to its own hash table: a `Map`
  * finds a key through the hash V8 caches in the string, so it is the faster lookup, but each
  * entry costs ~37 B on a 64-bit heap; the table costs ~26 B.
  */
@@ -44,35 +43,36 @@ const GONE = 1
 const NO_HASHES = new Int32Array(0)
 
 /**
- * An open-addressing hash table from label value to child: keys and values interleaved in one
- * array, the keys' hashes in an `Int32Array` (20 B per slot, at most 80% full). A probe compares
- * hashes before touching a key, so it does not load the other keys' strings (a cache miss each),
- * and growing never rehashes a string. The hash is computed in JS (V8 does not expose its own);
- * its seed is random per table, so label values chosen to collide in one process do not collide
- * in another.
+ * One level of the index, in one of three forms as it grows: a list (keys and children
+ * interleaved in `a`, scanned), a `Map`, then an open-addressing hash table (keys and children
+ * interleaved in `a`, the keys' hashes in an `Int32Array`: 20 B per slot, at most 80% full). A
+ * probe compares hashes before touching a key, so it does not load the other keys' strings (a
+ * cache miss each), and growing never rehashes a string. The hash is computed in JS (V8 does not
+ * expose its own); its seed is random per table, so label values chosen to collide in one process
+ * do not collide in another.
+ *
+ * Every level is this one class whatever its form, so each lookup in the resolver sees one
+ * receiver type: a level that changed type under it would deoptimise the resolver of every
+ * family that grows (~150 ns per new series, measured when the root moved from a Map).
  */
-class Table implements Node {
+class Table {
   size = 0
-  /**
-   * Up to {@link TABLE_AT} keys the table is this `Map` (the faster lookup); then it spills into
-   * its own arrays. The root level is always a Table, so the resolver's first lookup only ever
-   * sees one receiver type: a level that changed type under it would deoptimise the resolver of
-   * every family that grows past the threshold (~150 ns per new series, measured).
-   */
-  private m: Map<unknown, Child> | null = new Map()
-  /** Live keys plus tombstones. */
+  /** The `Map` form; null in the list and hash forms. */
+  private m: Map<unknown, Child> | null = null
+  /** Live keys plus tombstones (hash form). */
   private used = 0
+  /** Hash form: capacity - 1; 0 in the list and `Map` forms. */
   private mask = 0
   private h = NO_HASHES
   private a: unknown[] = []
-  private readonly seed = (Math.random() * 0x1_0000_0000) >>> 0
+  private seed = 0
   /** The last key hashed and its hash: creating a series looks its key up four times. */
   private lk: unknown = undefined
   private lh = 0
 
-  /** Empties the table back to its small mode. */
+  /** Empties the level back to its list form. */
   clear(): void {
-    this.m = new Map()
+    this.m = null
     this.size = 0
     this.used = 0
     this.mask = 0
@@ -81,18 +81,28 @@ class Table implements Node {
     this.lk = undefined
   }
 
-  /** A table holding `from`'s entries in its own arrays. */
-  static of(from: Map<unknown, Child>): Table {
-    const t = new Table()
-    t.m = from
-    t.spill()
-    return t
+  /** List form: the index in `a` of `k`'s key, or -1. */
+  private at(k: unknown): number {
+    const a = this.a
+    for (let i = 0; i < a.length; i += 2) if (a[i] === k) return i
+    return -1
   }
 
+  /** List form to `Map` form. */
+  private toMap(): void {
+    const a = this.a
+    const m = new Map<unknown, Child>()
+    for (let i = 0; i < a.length; i += 2) m.set(a[i], a[i + 1] as Child)
+    this.a = []
+    this.m = m
+  }
+
+  /** `Map` form to hash form. */
   private spill(): void {
     const from = this.m as Map<unknown, Child>
     this.m = null
     this.size = 0
+    this.seed = (Math.random() * 0x1_0000_0000) >>> 0
     let cap = 16
     while (from.size * 5 >= cap * 4) cap *= 2
     this.resize(cap)
@@ -110,7 +120,7 @@ class Table implements Node {
     return this.lh
   }
 
-  /** The slot holding `k` (whose hash is `hk`), or -1. */
+  /** Hash form: the slot holding `k` (whose hash is `hk`), or -1. */
   private find(k: string, hk: number): number {
     const h = this.h
     const mask = this.mask
@@ -122,33 +132,50 @@ class Table implements Node {
   }
 
   get(k: unknown): Child | undefined {
-    const m = this.m
-    if (m !== null) return m.get(k)
+    if (this.mask === 0) {
+      const m = this.m
+      if (m !== null) return m.get(k)
+      const a = this.a
+      for (let i = 0; i < a.length; i += 2) if (a[i] === k) return a[i + 1] as Child
+      return undefined
+    }
     if (typeof k !== 'string') return undefined
     const i = this.find(k, this.hash(k))
     return i < 0 ? undefined : (this.a[i * 2 + 1] as Child)
   }
 
-  set(k: string, v: Child): this {
-    const m = this.m
-    if (m !== null) {
+  set(k: string, v: Child): void {
+    if (this.mask === 0) {
+      if (this.m === null) {
+        const i = this.at(k)
+        if (i >= 0) {
+          this.a[i + 1] = v
+          return
+        }
+        if (this.size < LIST_AT) {
+          this.a.push(k, v)
+          this.size++
+          return
+        }
+        this.toMap()
+      }
+      const m = this.m as Map<unknown, Child>
       m.set(k, v)
       this.size = m.size
       if (m.size > TABLE_AT) this.spill()
-      return this
+      return
     }
     const hk = this.hash(k)
     const at = this.find(k, hk)
     if (at >= 0) {
       this.a[at * 2 + 1] = v
-      return this
+      return
     }
     if ((this.used + 1) * 5 > (this.mask + 1) * 4) {
       // Doubles when live keys fill over 40%, else only drops the tombstones.
       this.resize(this.size * 5 >= (this.mask + 1) * 2 ? (this.mask + 1) * 2 : this.mask + 1)
     }
     this.place(k, v, hk)
-    return this
   }
 
   private place(k: unknown, v: unknown, hk: number): void {
@@ -164,11 +191,23 @@ class Table implements Node {
   }
 
   delete(k: string): boolean {
-    const m = this.m
-    if (m !== null) {
-      const had = m.delete(k)
-      this.size = m.size
-      return had
+    if (this.mask === 0) {
+      const m = this.m
+      if (m !== null) {
+        const had = m.delete(k)
+        this.size = m.size
+        return had
+      }
+      const i = this.at(k)
+      if (i < 0) return false
+      // The last pair fills the hole: order does not matter to a lookup.
+      const a = this.a
+      const last = a.length - 2
+      a[i] = a[last]
+      a[i + 1] = a[last + 1]
+      a.length = last
+      this.size--
+      return true
     }
     const i = this.find(k, this.hash(k))
     if (i < 0) return false
@@ -191,11 +230,6 @@ class Table implements Node {
   }
 }
 
-/** Moves a level that outgrew a `Map` into a {@link Table}; returns the level to keep. */
-function grown(node: Node): Node {
-  return node.size > TABLE_AT && node instanceof Map ? Table.of(node) : node
-}
-
 /** The suffixes that start at one level: `stride` = remaining values + 1 (the slot) per tail. */
 class Suffixes {
   /** Tails, `stride` entries each. */
@@ -205,7 +239,7 @@ class Suffixes {
   private readonly free: number[] = []
   constructor(readonly stride: number) {}
 
-  /** Stores `values[from..]` ending in `slot`; returns the number the parent Map holds. */
+  /** Stores `values[from..]` ending in `slot`; returns the number the parent level holds. */
   put(values: string[], from: number, slot: number): number {
     if (this.d.length === 0) for (let j = from; j < values.length; j++) this.d.push(values[j])
     if (this.matches(-1, values, from)) return ~slot
@@ -264,7 +298,7 @@ function hasNul(values: string[]): boolean {
 }
 
 /**
- * Resolves a labels object to its series' slot on the JS side: nested Maps keyed by the label
+ * Resolves a labels object to its series' slot on the JS side: nested levels keyed by the label
  * values in declaration order. The resolver is generated per label-name list so each property
  * read is a monomorphic named load; label names were validated by Rust before we get here.
  */
@@ -322,7 +356,7 @@ export class SeriesIndex<L extends string> implements Registrar {
   }
 
   private lookup(values: string[]): number | undefined {
-    let node: Node = this.root
+    let node = this.root
     for (let i = 0; ; i++) {
       const c = node.get(values[i])
       if (c === undefined || i === values.length - 1) return c as number | undefined
@@ -335,32 +369,22 @@ export class SeriesIndex<L extends string> implements Registrar {
   }
 
   private insert(values: string[], slot: number): void {
-    // `put` stores the new child in `node`; a nested Map that outgrows itself is replaced in
-    // `parent` (the root is a Table already, so it is never replaced).
-    let parent: Node = this.root
-    let node: Node = this.root
-    const put = (key: string, child: Child): void => {
-      node.set(key, child)
-      const g = grown(node)
-      if (g !== node) parent.set(values[i - 1], g)
-    }
-    let i = 0
-    for (; ; i++) {
+    let node = this.root
+    for (let i = 0; ; i++) {
       const key = values[i]
-      if (i === values.length - 1) return put(key, slot)
+      if (i === values.length - 1) return node.set(key, slot)
       let c = node.get(key)
-      if (c === undefined) return put(key, this.tails[i + 1].put(values, i + 1, slot))
+      if (c === undefined) return node.set(key, this.tails[i + 1].put(values, i + 1, slot))
       if (typeof c === 'number') {
-        // A second continuation below `key`: the suffix becomes a Map holding its first value.
+        // A second continuation below `key`: the suffix becomes a level holding its first value.
         const t = this.tails[i + 1]
         const rest = t.values(c)
-        const m = new Map<unknown, Child>()
-        m.set(rest[0], i + 1 === values.length - 1 ? t.slot(c) : this.tails[i + 2].put(rest, 1, t.slot(c)))
+        const next = new Table()
+        next.set(rest[0], i + 1 === values.length - 1 ? t.slot(c) : this.tails[i + 2].put(rest, 1, t.slot(c)))
         t.release(c)
-        node.set(key, m)
-        c = m
+        node.set(key, next)
+        c = next
       }
-      parent = node
       node = c
     }
   }
@@ -432,13 +456,13 @@ export class SeriesIndex<L extends string> implements Registrar {
     return slot
   }
 
-  /** Forgets one series; returns its slot. Maps left empty are dropped from their parents. */
+  /** Forgets one series; returns its slot. Levels left empty are dropped from their parents. */
   delete(l: Labels<L>): number | undefined {
     this.flush()
     const values = this.ordered(l)
     if (values === null) return undefined
-    const path: Node[] = []
-    let node: Node = this.root
+    const path: Table[] = []
+    let node = this.root
     let slot: number | undefined
     for (let i = 0; ; i++) {
       path.push(node)
@@ -473,7 +497,7 @@ export class SeriesIndex<L extends string> implements Registrar {
 
 function compile<L extends string>(
   names: readonly L[],
-  root: Node,
+  root: Table,
   tails: Suffixes[],
   slow: (l: Labels<L>, looked: unknown[] | null) => number,
 ): (l: Labels<L>) => number {
