@@ -102,7 +102,8 @@ class Table {
     const from = this.m as Map<unknown, Child>
     this.m = null
     this.size = 0
-    this.seed = (Math.random() * 0x1_0000_0000) >>> 0
+    // `| 0`: an int32 stays a small integer in the field; `>>> 0` made half the seeds doubles.
+    this.seed = (Math.random() * 0x1_0000_0000) | 0
     let cap = 16
     while (from.size * 5 >= cap * 4) cap *= 2
     this.resize(cap)
