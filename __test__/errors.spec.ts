@@ -292,6 +292,16 @@ describe('InvalidLabelError on Vec calls', () => {
     await expectUnchanged()
   })
 
+  it('a declared key that is not own and enumerable is missing, even when the key count matches', async () => {
+    // for...in sees 'worker_id' and the inherited 'extra': as many keys as names, but 'model' is
+    // an own non-enumerable property, so the object does not carry the label set.
+    const l = Object.create({ extra: 'x' }) as Record<string, string>
+    l.worker_id = 'w-hidden'
+    Object.defineProperty(l, 'model', { value: 'm', enumerable: false })
+    expectError(() => vec.set(1, l as unknown as typeof W1), InvalidLabelError, LABEL, "'model'")
+    await expectUnchanged()
+  })
+
   it('an unknown key names the key, also when all declared keys are present', async () => {
     const extra = { ...W1, extra: 'x' } as unknown as typeof W1
     expectError(() => vec.set(1, extra), InvalidLabelError, LABEL, "'extra'")

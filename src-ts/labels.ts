@@ -356,6 +356,19 @@ export class SeriesIndex<L extends string> implements Registrar {
     return out
   }
 
+  /**
+   * The values the resolver read (`looked`, numbers already as strings) when they are the exact
+   * ones {@link ordered} would return, else null: the resolver counted as many enumerable keys as
+   * there are names, so if every name is an own enumerable key there is no other key, own or
+   * inherited. Saves a second pass over the object when a series is created.
+   */
+  private seen(l: Labels<L>, looked: unknown[]): string[] | null {
+    for (let i = 0; i < looked.length; i++) {
+      if (typeof looked[i] !== 'string' || !Object.prototype.propertyIsEnumerable.call(l, this.names[i])) return null
+    }
+    return looked as string[]
+  }
+
   private lookup(values: string[]): number | undefined {
     let node = this.root
     for (let i = 0; ; i++) {
@@ -422,11 +435,11 @@ export class SeriesIndex<L extends string> implements Registrar {
    * (`looked`), else let Rust validate and create the series.
    */
   private create(l: Labels<L>, looked: unknown[] | null): number {
-    const values = this.ordered(l)
+    const values = (looked !== null && this.seen(l, looked)) || this.ordered(l)
     // The resolver skips its lookup for an object it does not count the same way (an inherited
     // enumerable key), and a getter may answer differently the second time: unless the values
     // are the ones the resolver missed with, look before asking Rust for a new series.
-    if (values !== null && !sameValues(values, looked)) {
+    if (values !== null && values !== looked && !sameValues(values, looked)) {
       const hit = this.lookup(values)
       if (hit !== undefined) return hit
     }
