@@ -136,9 +136,8 @@ class Table {
     if (this.mask === 0) {
       const m = this.m
       if (m !== null) return m.get(k)
-      const a = this.a
-      for (let i = 0; i < a.length; i += 2) if (a[i] === k) return a[i + 1] as Child
-      return undefined
+      const i = this.at(k)
+      return i < 0 ? undefined : (this.a[i + 1] as Child)
     }
     if (typeof k !== 'string') return undefined
     const i = this.find(k, this.hash(k))
