@@ -302,6 +302,15 @@ describe('InvalidLabelError on Vec calls', () => {
     await expectUnchanged()
   })
 
+  it('an own non-enumerable declared key does not hide an extra own key', async () => {
+    // Own enumerable keys: 'worker_id' and 'extra', as many as names; 'model' is own but hidden.
+    const l = { worker_id: 'w-extra', extra: 'x' } as Record<string, string>
+    Object.defineProperty(l, 'model', { value: 'm', enumerable: false })
+    expectError(() => vec.set(1, l as unknown as typeof W1), InvalidLabelError, LABEL, "'extra'")
+    expectError(() => vec.get(l as unknown as typeof W1), InvalidLabelError, LABEL, "'extra'")
+    await expectUnchanged()
+  })
+
   it('an unknown key names the key, also when all declared keys are present', async () => {
     const extra = { ...W1, extra: 'x' } as unknown as typeof W1
     expectError(() => vec.set(1, extra), InvalidLabelError, LABEL, "'extra'")

@@ -286,6 +286,23 @@ function text(v: unknown): string | null {
   }
 }
 
+/**
+ * Whether the own enumerable keys of `l` are exactly `names` (inherited keys do not count). One
+ * for...in with `hasOwnProperty`, both inlined by V8: `propertyIsEnumerable` per name is a C++
+ * builtin call (~15 ns each, measured on series creation).
+ */
+function ownKeysAre(l: object, names: readonly string[]): boolean {
+  let own = 0
+  for (const k in l) {
+    if (!Object.prototype.hasOwnProperty.call(l, k)) continue
+    let j = 0
+    while (j < names.length && names[j] !== k) j++
+    if (j === names.length) return false
+    own++
+  }
+  return own === names.length
+}
+
 function sameValues(values: string[], looked: unknown[] | null): boolean {
   if (looked === null) return false
   for (let i = 0; i < values.length; i++) if (values[i] !== looked[i]) return false
@@ -342,12 +359,9 @@ export class SeriesIndex<L extends string> implements Registrar {
         `labels of metric '${this.metric}' must be an object with keys ${this.names.join(', ')}; got ${l === null ? 'null' : typeof l}`,
       )
     }
-    let keys = 0
-    for (const k in l) if (Object.prototype.hasOwnProperty.call(l, k)) keys++
-    if (keys !== this.names.length) return null
+    if (!ownKeysAre(l, this.names)) return null
     const out: string[] = []
     for (const n of this.names) {
-      if (!Object.prototype.hasOwnProperty.call(l, n)) return null
       const t = text(l[n])
       if (t === null) return null
       out.push(t)
@@ -357,15 +371,12 @@ export class SeriesIndex<L extends string> implements Registrar {
 
   /**
    * The values the resolver read (`looked`, numbers already as strings) when they are the exact
-   * ones {@link ordered} would return, else null: the resolver counted as many enumerable keys as
-   * there are names, so if every name is an own enumerable key there is no other key, own or
-   * inherited. Saves a second pass over the object when a series is created.
+   * ones {@link ordered} would return, else null. Saves a second read of every value when a
+   * series is created.
    */
   private seen(l: Labels<L>, looked: unknown[]): string[] | null {
-    for (let i = 0; i < looked.length; i++) {
-      if (typeof looked[i] !== 'string' || !Object.prototype.propertyIsEnumerable.call(l, this.names[i])) return null
-    }
-    return looked as string[]
+    for (let i = 0; i < looked.length; i++) if (typeof looked[i] !== 'string') return null
+    return ownKeysAre(l, this.names) ? (looked as string[]) : null
   }
 
   private lookup(values: string[]): number | undefined {
