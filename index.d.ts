@@ -78,10 +78,11 @@ export declare class NatsServed {
 }
 
 /**
- * Registers one series for each of the first `count` slots of `slots`; `joined` holds their
- * label values, each followed by a NUL.
+ * Registers a batch of series: the first `n_ints` of `ints` are the records (family, slot, each
+ * value's UTF-8 length), the first `n_bytes` of `bytes` the values. Buffers the JS side keeps,
+ * written in place: no string is created or converted per batch.
  */
-export declare function addSeriesBatch(handle: ExternalObject<Handle>, family: number, slots: Uint32Array, count: number, joined: string): void
+export declare function addSeriesBatch(handle: ExternalObject<Handle>, ints: Uint32Array, nInts: number, bytes: Uint8Array, nBytes: number): void
 
 /** Resolves the configuration, starts the status server when enabled, and installs the hook. */
 export declare function createRuntime(options: RuntimeOptions, hook: ((arg: ScrapeRequest) => Promise<Array<string>>)): Promise<NativeRuntime>

@@ -41,6 +41,35 @@ describe('series creation in batches', () => {
     expect(sample(text, 'dynamo_component_batch_b_seconds_bucket', '{j="even",k="b2",le="+Inf"}')).toBe(1)
   })
 
+  it('any label value survives a batch: NUL, non-ASCII, surrogate pairs, lone surrogates, values longer than a batch', async () => {
+    const rt = await runtime()
+    const v = rt.metrics.createCounterVec('batch_text_total', 't', ['k', 'j'])
+    const long = 'é'.repeat(30_000) // more bytes than one batch holds: registered on its own
+    const sets: [string, string][] = [
+      ['a\0b', ''],
+      ['ascii', 'naïve'],
+      ['日本語', '\u{1F600}x'],
+      ['lone\uD800', 'z'],
+      [long, 'after'],
+      ['b'.repeat(5000), 'c'.repeat(5000)],
+    ]
+    // Interleaved with a second family so one batch holds records of both.
+    const w = rt.metrics.createGaugeVec('batch_text_other', 'o', ['k'])
+    sets.forEach(([k, j], i) => {
+      v.inc({ k, j })
+      w.set(i, { k })
+    })
+    for (const [k, j] of sets) expect(v.get({ k, j })).toBe(1)
+    const text = await rt.prometheusMetricsFmt()
+    const got = lines(text, 'dynamo_component_batch_text_total')
+    expect(got).toHaveLength(sets.length)
+    // Lone surrogates are written as U+FFFD, as N-API converts them on the one-at-a-time path.
+    const want = sets.map(([k, j]) => `dynamo_component_batch_text_total{j="${j}",k="${k.replace('\uD800', '\uFFFD')}"} 1`)
+    expect(got.sort()).toEqual(want.sort())
+    expect(lines(text, 'dynamo_component_batch_text_other')).toHaveLength(sets.length)
+    expect(sample(text, 'dynamo_component_batch_text_other', '{k="日本語"}')).toBe(2)
+  })
+
   it('a series removed or reset in the turn that created it is gone, and its label set can return', async () => {
     const rt = await runtime()
     const g = rt.metrics.createGaugeVec('batch_g', 'g', ['k'])

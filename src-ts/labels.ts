@@ -1,6 +1,6 @@
 import { call, InvalidLabelError } from './errors'
 import { native, type NativeRuntime } from './native'
-import { BATCH_CHARS, BATCH_SERIES, type PendingSeries, type Registrar } from './pending'
+import { type PendingSeries, RESERVE_MAX } from './pending'
 
 /** A label value; numbers are rendered with `String(n)`. Strings take the fastest path. */
 export type LabelValue = string | number
@@ -309,33 +309,22 @@ function sameValues(values: string[], looked: unknown[] | null): boolean {
   return true
 }
 
-function hasNul(values: string[]): boolean {
-  for (const v of values) if (v.includes('\0')) return true
-  return false
-}
-
 /**
  * Resolves a labels object to its series' slot on the JS side: nested levels keyed by the label
  * values in declaration order. The resolver is generated per label-name list so each property
  * read is a monomorphic named load; label names were validated by Rust before we get here.
  */
-export class SeriesIndex<L extends string> implements Registrar {
+export class SeriesIndex<L extends string> {
   readonly resolve: (labels: Labels<L>) => number
   /** The root level: a Table from the start, so it never changes type (see {@link Table}). */
   private readonly root = new Table()
   /** `tails[i]`: suffixes holding the values of levels i.. (index 0 unused: the root has none). */
   private readonly tails: Suffixes[]
   private readonly handle: NativeRuntime['handle']
-  /** Slots Rust reserved for this family's next series; a reservation doubles up to 256. */
+  /** Slots Rust reserved for this family's next series; a reservation doubles up to {@link RESERVE_MAX}. */
   private readonly pool: number[] = []
   private taken = 0
   private ask = 1
-  /** New series not registered with Rust yet: their slots, and their values in order (plain
-   * arrays: an `ArrayBuffer` per batch is a small malloc that fragments the allocator's heap). */
-  private readonly waitSlots: number[] = []
-  private readonly waitValues: string[] = []
-  private waitChars = 0
-  private queued = false
 
   constructor(
     private readonly rt: NativeRuntime,
@@ -416,7 +405,7 @@ export class SeriesIndex<L extends string> implements Registrar {
   private reserved(): number {
     if (this.taken === this.pool.length) {
       const n = this.ask
-      this.ask = Math.min(n * 2, 256)
+      this.ask = Math.min(n * 2, RESERVE_MAX)
       const out = this.pending.slots.subarray(0, n)
       call(() => native.reserveSlots(this.handle, this.family, out))
       this.pool.length = n
@@ -424,20 +413,6 @@ export class SeriesIndex<L extends string> implements Registrar {
       this.taken = 0
     }
     return this.pool[this.taken++]
-  }
-
-  /** Registers the series created since the last flush with Rust. */
-  flush(): void {
-    this.queued = false
-    const count = this.waitSlots.length
-    if (count === 0) return
-    const buf = this.pending.slots
-    for (let i = 0; i < count; i++) buf[i] = this.waitSlots[i]
-    const text = this.waitValues.join('\0') + '\0'
-    this.waitSlots.length = 0
-    this.waitValues.length = 0
-    this.waitChars = 0
-    call(() => native.addSeriesBatch(this.handle, this.family, buf, count, text))
   }
 
   /**
@@ -454,20 +429,11 @@ export class SeriesIndex<L extends string> implements Registrar {
       if (hit !== undefined) return hit
     }
     let slot: number
-    if (values !== null && !hasNul(values)) {
+    if (values !== null && this.pending.fits(values)) {
       // Exact object: Rust has nothing to validate, so the series takes a reserved slot now and
       // is registered with the others of this turn in one call.
       slot = this.reserved()
-      this.waitSlots.push(slot)
-      for (const v of values) {
-        this.waitValues.push(v)
-        this.waitChars += v.length + 1
-      }
-      if (this.waitSlots.length >= BATCH_SERIES || this.waitChars >= BATCH_CHARS) this.flush()
-      else if (!this.queued) {
-        this.queued = true
-        this.pending.mark(this)
-      }
+      this.pending.add(this.family, slot, values)
     } else {
       // Anything else: Rust sees every key and value and throws the precise error.
       const keys = Object.keys(l)
@@ -482,7 +448,7 @@ export class SeriesIndex<L extends string> implements Registrar {
 
   /** Forgets one series; returns its slot. Levels left empty are dropped from their parents. */
   delete(l: Labels<L>): number | undefined {
-    this.flush()
+    this.pending.flush()
     const values = this.ordered(l)
     if (values === null) return undefined
     const path: Table[] = []
@@ -513,7 +479,7 @@ export class SeriesIndex<L extends string> implements Registrar {
   }
 
   clear(): void {
-    this.flush()
+    this.pending.flush()
     this.root.clear()
     for (const t of this.tails) t.clear()
   }

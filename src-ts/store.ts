@@ -16,8 +16,10 @@ export class SlabStore {
   /** The same memory as u32 pairs: the integer lanes of label-less counters (see `LaneCounter`). */
   readonly lanes: Uint32Array[] = []
   /** New series of every family, waiting for their registration with Rust. */
-  readonly pending = new PendingSeries()
-  constructor(private readonly rt: NativeRuntime) {}
+  readonly pending: PendingSeries
+  constructor(private readonly rt: NativeRuntime) {
+    this.pending = new PendingSeries(rt.handle)
+  }
 
   /** Makes sure the slab of `slot` exists and zeroes the series' slots (a slot may be reused). */
   prepare(slot: number, width: number): Float64Array {

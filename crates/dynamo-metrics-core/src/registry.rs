@@ -286,25 +286,41 @@ impl Registry {
         Ok(slot)
     }
 
-    /// Adds one series per slot; `joined` holds every series' label values in order, each
-    /// followed by a NUL (values never contain one: such a set takes the one-at-a-time path).
-    pub fn add_series_batch(&mut self, family: u32, slots: &[u32], joined: &str) -> Result<()> {
-        let n = self.family(family)?.label_names.len();
-        let mut values = joined.split_terminator('\0');
-        let mut set: Vec<&str> = Vec::with_capacity(n);
-        for &slot in slots {
-            set.clear();
-            set.extend(values.by_ref().take(n));
-            self.add_series_at(family, slot, &set)?;
-        }
-        if values.next().is_some() {
-            return Err(MetricsError::new(
+    /// Adds the series of a batch: `ints` holds, per series, its family, its slot (from
+    /// [`Registry::reserve_slots`]) and the UTF-8 byte length of each label value (as many as the
+    /// family has label names); `bytes` holds the values back to back. Lengths, not separators,
+    /// so a value may contain any character. A malformed batch is an error, never a panic; the
+    /// series before the bad record stay added.
+    pub fn add_series_batch(&mut self, ints: &[u32], bytes: &[u8]) -> Result<()> {
+        let bad = |what: &str| {
+            MetricsError::new(
                 ErrorKind::InvalidLabel,
-                format!(
-                    "more label values than {} series of {n} labels take",
-                    slots.len()
-                ),
-            ));
+                format!("malformed series batch: {what}"),
+            )
+        };
+        let (mut i, mut at) = (0, 0);
+        let mut set: Vec<&str> = Vec::new();
+        while i < ints.len() {
+            let (Some(&family), Some(&slot)) = (ints.get(i), ints.get(i + 1)) else {
+                return Err(bad("a record is cut short"));
+            };
+            let n = self.family(family)?.label_names.len();
+            let lens = ints
+                .get(i + 2..i + 2 + n)
+                .ok_or_else(|| bad("a record is cut short"))?;
+            set.clear();
+            for &len in lens {
+                let value = bytes
+                    .get(at..at + len as usize)
+                    .ok_or_else(|| bad("a value runs past the bytes"))?;
+                set.push(std::str::from_utf8(value).map_err(|_| bad("a value is not UTF-8"))?);
+                at += len as usize;
+            }
+            self.add_series_at(family, slot, &set)?;
+            i += 2 + n;
+        }
+        if at != bytes.len() {
+            return Err(bad("bytes left over after the last record"));
         }
         Ok(())
     }
@@ -651,8 +667,9 @@ mod tests {
             .family;
         let slots = r.reserve_slots(f, 3).unwrap();
         assert_eq!(slots.len(), 3);
-        // Two series now (one slot stays reserved), including empty values.
-        r.add_series_batch(f, &slots[..2], "x\0y\0\0\0").unwrap();
+        // Two series now (one slot stays reserved), including empty values and a NUL.
+        r.add_series_batch(&[f, slots[0], 1, 1, f, slots[1], 0, 3], b"xya\0b")
+            .unwrap();
         let mut values = vec![0.0; 64];
         values[slots[0] as usize] = 1.0;
         values[slots[1] as usize] = 2.0;
@@ -664,18 +681,28 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("dynamo_component_g{a=\"\",b=\"\"} 2\n"),
+            text.contains("dynamo_component_g{a=\"\",b=\"a\0b\"} 2\n"),
             "{text}"
         );
         assert_eq!(r.family(f).unwrap().live_series(), 2);
         // Registered series can be removed by slot like any other.
         assert!(r.remove_series(f, slots[1]).unwrap());
-        let e = r
-            .add_series_batch(f, &slots[2..], "only-one\0")
-            .unwrap_err();
-        assert_eq!(e.kind, ErrorKind::InvalidLabel);
-        let e = r.add_series_batch(f, &slots[2..], "a\0b\0c\0").unwrap_err();
-        assert_eq!(e.kind, ErrorKind::InvalidLabel);
+        // Malformed batches are errors that name the fault; a bad record adds nothing (trailing
+        // bytes are found after the last record, which stays added).
+        let s = slots[2];
+        for (ints, bytes, fault) in [
+            (&[f, s, 1][..], &b"a"[..], "cut short"),
+            (&[f, s, 1, 5][..], &b"ab"[..], "runs past"),
+            (&[f, s, 1, 1][..], &b"\xffb"[..], "not UTF-8"),
+            (&[f, s, 1, 1][..], &b"abc"[..], "left over"),
+        ] {
+            let e = r.add_series_batch(ints, bytes).unwrap_err();
+            assert_eq!(e.kind, ErrorKind::InvalidLabel);
+            assert!(e.message.contains(fault), "{}", e.message);
+        }
+        let e = r.add_series_batch(&[99, s, 1, 1], b"ab").unwrap_err();
+        assert!(e.message.contains("99"), "{}", e.message);
+        assert_eq!(r.family(f).unwrap().live_series(), 2);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use dynamo_metrics_core::registry::{Created, FamilySpec};
 use dynamo_metrics_core::runtime::Runtime;
 use dynamo_metrics_core::scrape::{CallbackInvoker, InvokeFuture};
 use dynamo_metrics_core::MetricsError;
-use napi::bindgen_prelude::{External, Float64Array, Promise, Uint32Array};
+use napi::bindgen_prelude::{External, Float64Array, Promise, Uint32Array, Uint8Array};
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Result, Status};
 use napi_derive::napi;
@@ -207,22 +207,24 @@ pub fn reserve_slots(handle: &External<Handle>, family: u32, mut out: Uint32Arra
     Ok(())
 }
 
-/// Registers one series for each of the first `count` slots of `slots`; `joined` holds their
-/// label values, each followed by a NUL.
+/// Registers a batch of series: the first `n_ints` of `ints` are the records (family, slot, each
+/// value's UTF-8 length), the first `n_bytes` of `bytes` the values. Buffers the JS side keeps,
+/// written in place: no string is created or converted per batch.
 #[napi]
 pub fn add_series_batch(
     handle: &External<Handle>,
-    family: u32,
-    slots: Uint32Array,
-    count: u32,
-    joined: String,
+    ints: Uint32Array,
+    n_ints: u32,
+    bytes: Uint8Array,
+    n_bytes: u32,
 ) -> Result<()> {
-    let slots = slots.get(..count as usize).unwrap_or(&slots);
+    let ints = ints.get(..n_ints as usize).unwrap_or(&ints);
+    let bytes = bytes.get(..n_bytes as usize).unwrap_or(&bytes);
     handle
         .0
         .registry_mut()
         .map_err(js)?
-        .add_series_batch(family, slots, &joined)
+        .add_series_batch(ints, bytes)
         .map_err(js)
 }
 
