@@ -64,10 +64,13 @@ class Table {
   /** Hash form: capacity - 1; 0 in the list and `Map` forms. */
   private mask = 0
   private h = NO_HASHES
-  private a: unknown[] = []
+  private a = holey(0)
   private seed = 0
-  /** The last key hashed and its hash: creating a series looks its key up four times. */
-  private lk: unknown = undefined
+  /**
+   * The last key hashed and its hash: creating a series looks its key up four times. Always a
+   * string (a field that is sometimes undefined deoptimised the compare for every new table).
+   */
+  private lk = ''
   private lh = 0
 
   /** Empties the level back to its list form. */
@@ -77,8 +80,7 @@ class Table {
     this.used = 0
     this.mask = 0
     this.h = NO_HASHES
-    this.a = []
-    this.lk = undefined
+    this.a = holey(0)
   }
 
   /** List form: the index in `a` of `k`'s key, or -1. */
@@ -93,7 +95,7 @@ class Table {
     const a = this.a
     const m = new Map<unknown, Child>()
     for (let i = 0; i < a.length; i += 2) m.set(a[i], a[i + 1] as Child)
-    this.a = []
+    this.a = holey(0)
     this.m = m
   }
 
@@ -104,6 +106,8 @@ class Table {
     this.size = 0
     // `| 0`: an int32 stays a small integer in the field; `>>> 0` made half the seeds doubles.
     this.seed = (Math.random() * 0x1_0000_0000) | 0
+    this.lk = ''
+    this.lh = this.fresh('')
     let cap = 16
     while (from.size * 5 >= cap * 4) cap *= 2
     this.resize(cap)
@@ -112,13 +116,17 @@ class Table {
 
   private hash(k: string): number {
     if (k === this.lk) return this.lh
+    this.lk = k
+    this.lh = this.fresh(k)
+    return this.lh
+  }
+
+  private fresh(k: string): number {
     let h = this.seed ^ 0x811c9dc5
     for (let j = 0; j < k.length; j++) h = Math.imul(h ^ k.charCodeAt(j), 0x01000193)
     // FNV's low bits (the ones the mask keeps) mix poorly on their own.
     h = Math.imul(h ^ (h >>> 16), 0x85ebca6b)
-    this.lk = k
-    this.lh = ((h ^ (h >>> 13)) & 0x3fffffff) + 2
-    return this.lh
+    return ((h ^ (h >>> 13)) & 0x3fffffff) + 2
   }
 
   /** Hash form: the slot holding `k` (whose hash is `hk`), or -1. */
@@ -223,7 +231,7 @@ class Table {
     const oa = this.a
     this.mask = cap - 1
     this.h = new Int32Array(cap)
-    this.a = new Array<unknown>(cap * 2).fill(undefined)
+    this.a = holey(cap * 2)
     this.size = 0
     this.used = 0
     for (let i = 0; i < oh.length; i++) if (oh[i] > GONE) this.place(oa[i * 2], oa[i * 2 + 1], oh[i])
@@ -233,9 +241,9 @@ class Table {
 /** The suffixes that start at one level: `stride` = remaining values + 1 (the slot) per tail. */
 class Suffixes {
   /** Tails, `stride` entries each. */
-  readonly a: unknown[] = []
+  readonly a = holey(0)
   /** The default suffix's values (empty until the first suffix is stored). */
-  readonly d: unknown[] = []
+  readonly d = holey(0)
   private readonly free: number[] = []
   constructor(readonly stride: number) {}
 
@@ -273,6 +281,17 @@ class Suffixes {
     this.d.length = 0
     this.free.length = 0
   }
+}
+
+/**
+ * An empty (or `n` undefined) array of the one elements kind every index array has all its life:
+ * a fresh `[]` starts as small integers and changes kind on its first key, and code optimised
+ * for one kind deoptimises on the other (measured: deopts in every new family's first series).
+ */
+function holey(n: number): unknown[] {
+  const a = new Array<unknown>(Math.max(n, 1)).fill(undefined)
+  a.length = n
+  return a
 }
 
 function text(v: unknown): string | null {
