@@ -298,6 +298,9 @@ impl Registry {
                 format!("malformed series batch: {what}"),
             )
         };
+        // One validation for the whole batch; a value is then a slice of it, whose ends must be
+        // char boundaries (checked by `get`). Per value, `from_utf8` was a tenth of a batch.
+        let text = std::str::from_utf8(bytes).map_err(|_| bad("the values are not UTF-8"))?;
         let (mut i, mut at) = (0, 0);
         let mut set: Vec<&str> = Vec::new();
         while i < ints.len() {
@@ -310,11 +313,15 @@ impl Registry {
                 .ok_or_else(|| bad("a record is cut short"))?;
             set.clear();
             for &len in lens {
-                let value = bytes
-                    .get(at..at + len as usize)
-                    .ok_or_else(|| bad("a value runs past the bytes"))?;
-                set.push(std::str::from_utf8(value).map_err(|_| bad("a value is not UTF-8"))?);
-                at += len as usize;
+                let end = at + len as usize;
+                if end > text.len() {
+                    return Err(bad("a value runs past the bytes"));
+                }
+                let value = text
+                    .get(at..end)
+                    .ok_or_else(|| bad("a value does not end on a character boundary"))?;
+                set.push(value);
+                at = end;
             }
             self.add_series_at(family, slot, &set)?;
             i += 2 + n;
@@ -694,6 +701,7 @@ mod tests {
             (&[f, s, 1][..], &b"a"[..], "cut short"),
             (&[f, s, 1, 5][..], &b"ab"[..], "runs past"),
             (&[f, s, 1, 1][..], &b"\xffb"[..], "not UTF-8"),
+            (&[f, s, 1, 2][..], "éb".as_bytes(), "character boundary"),
             (&[f, s, 1, 1][..], &b"abc"[..], "left over"),
         ] {
             let e = r.add_series_batch(ints, bytes).unwrap_err();
