@@ -51,8 +51,11 @@ export declare class NativeRuntime {
   unregisterCallback(id: number): boolean
   /** Called by the JS hook, on the JS thread, after the callbacks of scrape `token` settled. */
   commitSnapshot(token: number): void
-  /** Runs the subtree's callbacks and renders `node` and its descendants. */
-  render(node: number): Promise<string>
+  /**
+   * Runs the subtree's callbacks with `hook` (the scrape hook, called here on the JS thread:
+   * no Rust thread is woken to start them) and renders `node` and its descendants.
+   */
+  renderWith(node: number, hook: (arg: ScrapeRequest) => Promise<Array<string>>): Promise<string>
   setHealthStatus(status: string): void
   /** Stops the server and the callbacks; the process can then exit. */
   shutdown(): Promise<void>

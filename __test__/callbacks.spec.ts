@@ -397,6 +397,60 @@ describe('callbacks: concurrent scrapes share one run', () => {
     expect(runs).toBe(2)
   })
 
+  it('GET /metrics during a prometheusMetricsFmt() joins its run, and the other way round', async () => {
+    const { rt, url } = await serving()
+    const g = rt.namespace('ns').metrics.createIntGauge('runs', 'callback runs')
+    let runs = 0
+    rt.registerMetricsCallback(async () => {
+      runs++
+      await sleep(200)
+      g.set(runs)
+    })
+    // The render starts the run on this thread; the GET arrives while its callback sleeps.
+    const render = rt.prometheusMetricsFmt()
+    const get = httpGet(`${url}/metrics`)
+    const [text, r] = await Promise.all([render, get])
+    expect(runs).toBe(1)
+    expect(sample(text, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(1)
+    expect(sample(r.body, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(1)
+    // A GET first, then a render while it waits: one more run between them.
+    const get2 = httpGet(`${url}/metrics`)
+    await sleep(50)
+    const text2 = await rt.prometheusMetricsFmt()
+    expect(runs).toBe(2)
+    expect(sample(text2, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(2)
+    expect(sample((await get2).body, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(2)
+  })
+
+  it('a render runs a sync callback to completion on the JS thread, however long it blocks; GET /metrics does not wait for it', async () => {
+    const { rt, url } = await serving({ scrapeTimeoutMs: 100 })
+    const g = rt.namespace('ns').metrics.createIntGauge('slow', 'slow callback')
+    let runs = 0
+    const block = (ms: number) => {
+      const until = Date.now() + ms
+      while (Date.now() < until) {
+        // blocks the JS thread past the 100 ms deadline
+      }
+    }
+    rt.registerMetricsCallback(() => {
+      runs++
+      block(300)
+      g.set(runs)
+    })
+    // prometheusMetricsFmt() is called on the JS thread: its sync callbacks have returned before
+    // the render goes on, so it shows what they set, and nothing missed a deadline.
+    const text = await rt.prometheusMetricsFmt()
+    expect(runs).toBe(1)
+    expect(sample(text, 'dynamo_component_slow', '{dynamo_namespace="ns"}')).toBe(1)
+    expect(sample(text, ERRORS, '')).toBe(0)
+    // A Prometheus scrape is not held up by the blocked thread: it answers at its deadline with
+    // the values of that moment, and counts the miss.
+    const r = await httpGet(`${url}/metrics`)
+    expect(runs).toBe(2)
+    expect(sample(r.body, 'dynamo_component_slow', '{dynamo_namespace="ns"}')).toBe(1)
+    expect(sample(r.body, ERRORS, '')).toBe(1)
+  })
+
   it('5 parallel GET /metrics run a 200 ms callback once', async () => {
     const { rt, url } = await serving()
     const g = rt.namespace('ns').metrics.createIntGauge('runs', 'callback runs')

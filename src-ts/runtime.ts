@@ -68,7 +68,8 @@ abstract class Level {
   prometheusMetricsFmt(): Promise<string> {
     return callAsync(async () => {
       this.shared.store.pending.flush()
-      return this.shared.rt.render(this.node)
+      // Called on the JS thread, so Rust runs the callbacks from here, through the same hook.
+      return this.shared.rt.renderWith(this.node, this.shared.callbacks.hook)
     })
   }
 

@@ -13,7 +13,9 @@ use crate::health::{Health, HealthStatus};
 use crate::hierarchy::{NodeId, ROOT};
 use crate::nats::NatsPlane;
 use crate::registry::{Cursor, FamilySpec, Registry};
-use crate::scrape::{self, CallbackInvoker, SingleFlight};
+use crate::scrape::{
+    self, CallbackInvoker, Claim, InvokeFuture, Outcome, OutcomeSender, SingleFlight,
+};
 use crate::server::{ScrapeBody, ScrapeFn, StatusServer};
 use crate::slab::Slabs;
 
@@ -22,6 +24,40 @@ pub const UPTIME_HELP: &str = "Total uptime of the DistributedRuntime in seconds
 pub const CALLBACK_ERRORS_NAME: &str = "metrics_callback_errors_total";
 pub const CALLBACK_ERRORS_HELP: &str =
     "Total number of metrics callbacks that threw, rejected or missed the scrape deadline";
+
+/// A render claimed by the JS thread (see [`Runtime::claim_inline`]). Dropped without
+/// [`InlineClaim::render`], its run ends: the scrapes that joined it fail, later ones start anew.
+pub struct InlineClaim {
+    /// The callbacks to run, as a scrape hook request.
+    pub ids: Vec<u32>,
+    /// The snapshot token to commit under.
+    pub token: u64,
+    rt: Arc<Runtime>,
+    node: NodeId,
+    limit: Duration,
+    tx: OutcomeSender<Arc<Vec<f64>>>,
+    rx: Outcome<Arc<Vec<f64>>>,
+}
+
+impl InlineClaim {
+    /// Renders once `ran` (the callbacks' outcome: one message per failure) settles or the
+    /// deadline passes; the scrapes that joined the run get the same values.
+    pub async fn render(self, ran: InvokeFuture) -> Result<String> {
+        let InlineClaim {
+            ids,
+            token,
+            rt,
+            node,
+            limit,
+            tx,
+            rx,
+        } = self;
+        let values = Arc::new(rt.settle(token, ids.len(), limit, Some(ran)).await);
+        let _ = tx.send(Some(Arc::new(Ok(Arc::clone(&values)))));
+        rt.single_flight.finish(node, &rx);
+        Ok(rt.encode_text(node, &values))
+    }
+}
 
 pub struct Runtime {
     registry: RwLock<Registry>,
@@ -144,16 +180,51 @@ impl Runtime {
         prometheus: Option<Duration>,
     ) -> Result<String> {
         let values = self.snapshot(node, prometheus).await?;
+        Ok(self.encode_text(node, &values))
+    }
+
+    /// The text of `node` and its descendants from the slab values of one snapshot.
+    fn encode_text(&self, node: NodeId, values: &[f64]) -> String {
         let registry = self.registry();
         // Size the buffer from the last scrape so a large exposition is written without regrowth.
         let mut out = Vec::with_capacity(self.last_len.load(Ordering::Relaxed) + 4096);
-        registry.encode(node, &values, &mut out);
+        registry.encode(node, values, &mut out);
         drop(registry);
         self.last_len.fetch_max(out.len(), Ordering::Relaxed);
         debug_assert!(std::str::from_utf8(&out).is_ok());
         // SAFETY: the encoder only writes bytes of Rust strings (names, help, label values) and
         // ASCII punctuation and digits, so the buffer is valid UTF-8.
-        Ok(unsafe { String::from_utf8_unchecked(out) })
+        unsafe { String::from_utf8_unchecked(out) }
+    }
+
+    /// A render whose callbacks the JS thread runs itself, right away: it is called from there,
+    /// so starting them through the thread-safe hook would wake a Rust thread and then the JS
+    /// thread again for nothing. None when there is nothing for JS to run here (no callbacks in
+    /// the subtree, or a scrape of this level in flight to join): then [`Runtime::scrape`]
+    /// renders. Otherwise the caller runs the callbacks of `ids` as the hook does and passes
+    /// their outcome to [`InlineClaim::render`]; scrapes of this level that start meanwhile join
+    /// this run.
+    pub fn claim_inline(self: &Arc<Self>, node: NodeId) -> Result<Option<InlineClaim>> {
+        self.check_open()?;
+        self.registry().hierarchy.node(node)?;
+        let ids = self.registry().callbacks_in(node);
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let (tx, rx) = match self.single_flight.claim(node) {
+            Claim::Joined(_) => return Ok(None),
+            Claim::Owner(tx, rx) => (tx, rx),
+        };
+        let (token, limit) = self.begin(None);
+        Ok(Some(InlineClaim {
+            ids,
+            token,
+            rt: Arc::clone(self),
+            node,
+            limit,
+            tx,
+            rx,
+        }))
     }
 
     /// Like [`Runtime::scrape`], but encodes in chunks as the receiver takes them: the table is
@@ -206,13 +277,7 @@ impl Runtime {
 
     async fn collect(&self, node: NodeId, prometheus: Option<Duration>) -> Result<Arc<Vec<f64>>> {
         let ids = self.registry().callbacks_in(node);
-        let limit = scrape::deadline(self.config.scrape_timeout, prometheus);
-        self.uptime.set(self.health.uptime().as_secs_f64());
-        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
-        self.snapshots
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(token, None);
+        let (token, limit) = self.begin(prometheus);
         // With no callbacks in the subtree there is nothing to wait for on the JS thread: read the
         // slabs from here, so a busy or blocked event loop never delays such a scrape.
         let invoker = if ids.is_empty() {
@@ -223,9 +288,35 @@ impl Runtime {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone()
         };
-        if let Some(inv) = invoker {
-            let n = ids.len();
-            match tokio::time::timeout(limit, inv.invoke(ids, token)).await {
+        let n = ids.len();
+        let ran = invoker.map(|inv| inv.invoke(ids, token));
+        Ok(Arc::new(self.settle(token, n, limit, ran).await))
+    }
+
+    /// Starts a scrape's snapshot: its token (for the JS side to commit under) and deadline.
+    fn begin(&self, prometheus: Option<Duration>) -> (u64, Duration) {
+        let limit = scrape::deadline(self.config.scrape_timeout, prometheus);
+        self.uptime.set(self.health.uptime().as_secs_f64());
+        let token = self.next_token.fetch_add(1, Ordering::Relaxed);
+        self.snapshots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token, None);
+        (token, limit)
+    }
+
+    /// Waits for the `n` callbacks of scrape `token` (`ran`, if any run) until `limit`, counts
+    /// their failures, and returns the values: the snapshot the JS side committed, else the
+    /// slabs as they are now.
+    async fn settle(
+        &self,
+        token: u64,
+        n: usize,
+        limit: Duration,
+        ran: Option<InvokeFuture>,
+    ) -> Vec<f64> {
+        if let Some(ran) = ran {
+            match tokio::time::timeout(limit, ran).await {
                 Ok(Ok(failures)) => {
                     for msg in failures {
                         self.callback_errors.inc();
@@ -251,13 +342,13 @@ impl Runtime {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&token)
             .flatten();
-        Ok(Arc::new(committed.unwrap_or_else(|| {
+        committed.unwrap_or_else(|| {
             // No callbacks, or the JS thread missed the deadline (or is blocked): read the slabs
             // from here.
             let mut buf = Vec::new();
             self.slabs.copy_into(self.registry().used_slots(), &mut buf);
             buf
-        })))
+        })
     }
 
     /// Starts the status server if the configuration enables it; returns its bound address.

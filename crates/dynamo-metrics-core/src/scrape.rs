@@ -23,7 +23,7 @@ pub trait CallbackInvoker: Send + Sync + 'static {
 }
 
 /// The outcome of a run, once it is there.
-type Outcome<T> = watch::Receiver<Option<Arc<Result<T>>>>;
+pub type Outcome<T> = watch::Receiver<Option<Arc<Result<T>>>>;
 
 /// Concurrent scrapes of the same level share one in-flight run.
 pub struct SingleFlight<T> {
@@ -38,29 +38,52 @@ impl<T> Default for SingleFlight<T> {
     }
 }
 
+/// The sending side of a run's outcome, held by the one scrape that does the work.
+pub type OutcomeSender<T> = watch::Sender<Option<Arc<Result<T>>>>;
+
+/// A scrape's place in the run for its level: the run already in flight, or a new one it owns.
+pub enum Claim<T> {
+    Joined(Outcome<T>),
+    /// The caller must do the work and send its outcome; the others wait on the receiver.
+    Owner(OutcomeSender<T>, Outcome<T>),
+}
+
 impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
+    /// Joins the run in flight for `node`, or starts a new one that the caller owns.
+    pub fn claim(&self, node: NodeId) -> Claim<T> {
+        let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
+        match map.get(&node) {
+            Some(rx) => Claim::Joined(rx.clone()),
+            None => {
+                let (tx, rx) = watch::channel(None);
+                map.insert(node, rx.clone());
+                Claim::Owner(tx, rx)
+            }
+        }
+    }
+
     /// Joins the run for `node`, or starts `work` as a detached task so that a scraper that goes
     /// away (a dropped HTTP request) never strands the others.
     pub async fn run<F>(&self, node: NodeId, work: F) -> Result<T>
     where
         F: FnOnce() -> Pin<Box<dyn Future<Output = Result<T>> + Send>>,
     {
-        let mut rx = {
-            let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
-            match map.get(&node) {
-                Some(rx) => rx.clone(),
-                None => {
-                    let (tx, rx) = watch::channel(None);
-                    map.insert(node, rx.clone());
-                    let fut = work();
-                    tokio::spawn(async move {
-                        let out = Arc::new(fut.await);
-                        let _ = tx.send(Some(out));
-                    });
-                    rx
-                }
+        let rx = match self.claim(node) {
+            Claim::Joined(rx) => rx,
+            Claim::Owner(tx, rx) => {
+                let fut = work();
+                tokio::spawn(async move {
+                    let out = Arc::new(fut.await);
+                    let _ = tx.send(Some(out));
+                });
+                rx
             }
         };
+        self.wait(node, rx).await
+    }
+
+    /// The outcome of the run `rx` belongs to, once its owner sent it.
+    pub async fn wait(&self, node: NodeId, mut rx: Outcome<T>) -> Result<T> {
         let shared = rx
             .wait_for(Option::is_some)
             .await
@@ -76,7 +99,7 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
     }
 
     /// Forgets a finished run so the next scrape runs the callbacks again.
-    fn finish(&self, node: NodeId, rx: &Outcome<T>) {
+    pub fn finish(&self, node: NodeId, rx: &Outcome<T>) {
         let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(cur) = map.get(&node) {
             if cur.same_channel(rx) {

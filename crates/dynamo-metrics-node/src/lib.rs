@@ -10,9 +10,11 @@ use dynamo_metrics_core::registry::{Created, FamilySpec};
 use dynamo_metrics_core::runtime::Runtime;
 use dynamo_metrics_core::scrape::{CallbackInvoker, InvokeFuture};
 use dynamo_metrics_core::MetricsError;
-use napi::bindgen_prelude::{External, Float64Array, Promise, Uint32Array, Uint8Array};
+use napi::bindgen_prelude::{
+    External, Float64Array, Function, Promise, PromiseRaw, Uint32Array, Uint8Array,
+};
 use napi::threadsafe_function::ThreadsafeFunction;
-use napi::{Result, Status};
+use napi::{Env, Result, Status};
 use napi_derive::napi;
 
 pub mod plane;
@@ -346,10 +348,28 @@ impl NativeRuntime {
         self.rt.commit_snapshot(token as u64);
     }
 
-    /// Runs the subtree's callbacks and renders `node` and its descendants.
-    #[napi]
-    pub async fn render(&self, node: u32) -> Result<String> {
-        self.rt.scrape(node, None).await.map_err(js)
+    /// Runs the subtree's callbacks with `hook` (the scrape hook, called here on the JS thread:
+    /// no Rust thread is woken to start them) and renders `node` and its descendants.
+    #[napi(ts_return_type = "Promise<string>")]
+    pub fn render_with<'env>(
+        &self,
+        env: &'env Env,
+        node: u32,
+        hook: Function<'_, ScrapeRequest, Promise<Vec<String>>>,
+    ) -> Result<PromiseRaw<'env, String>> {
+        let Some(claim) = self.rt.claim_inline(node).map_err(js)? else {
+            let rt = Arc::clone(&self.rt);
+            return env.spawn_future(async move { rt.scrape(node, None).await.map_err(js) });
+        };
+        let req = ScrapeRequest {
+            ids: claim.ids.clone(),
+            token: claim.token as f64,
+        };
+        let ran: InvokeFuture = match hook.call(req) {
+            Ok(p) => Box::pin(async move { p.await.map_err(|e| e.reason.clone()) }),
+            Err(e) => Box::pin(async move { Err(e.reason.clone()) }),
+        };
+        env.spawn_future(async move { claim.render(ran).await.map_err(js) })
     }
 
     #[napi]
