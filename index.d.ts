@@ -53,9 +53,11 @@ export declare class NativeRuntime {
   commitSnapshot(token: number): void
   /**
    * Runs the subtree's callbacks with `hook` (the scrape hook, called here on the JS thread:
-   * no Rust thread is woken to start them) and renders `node` and its descendants.
+   * no Rust thread is woken to start them) and renders `node` and its descendants: here and
+   * now when the callbacks all returned at once and the runtime is small, else on a Rust
+   * thread.
    */
-  renderWith(node: number, hook: (arg: ScrapeRequest) => Promise<Array<string>>): Promise<string>
+  renderWith(node: number, hook: (arg: ScrapeRequest) => Array<string> | Promise<Array<string>>): string | Promise<string>
   setHealthStatus(status: string): void
   /** Stops the server and the callbacks; the process can then exit. */
   shutdown(): Promise<void>
@@ -88,7 +90,7 @@ export declare class NatsServed {
 export declare function addSeriesBatch(handle: ExternalObject<Handle>, ints: Uint32Array, nInts: number, bytes: Uint8Array, nBytes: number): void
 
 /** Resolves the configuration, starts the status server when enabled, and installs the hook. */
-export declare function createRuntime(options: RuntimeOptions, hook: ((arg: ScrapeRequest) => Promise<Array<string>>)): Promise<NativeRuntime>
+export declare function createRuntime(options: RuntimeOptions, hook: ((arg: ScrapeRequest) => Array<string> | Promise<Array<string>>)): Promise<NativeRuntime>
 
 /** Prometheus's default histogram buckets, as the core defines them (the JS constant reads this). */
 export declare function defaultBuckets(): Array<number>

@@ -451,6 +451,52 @@ describe('callbacks: concurrent scrapes share one run', () => {
     expect(sample(r.body, ERRORS, '')).toBe(1)
   })
 
+  it('a GET that arrives while a render runs its sync callbacks on the JS thread joins that run', async () => {
+    const { rt, url } = await serving()
+    const g = rt.namespace('ns').metrics.createIntGauge('runs', 'callback runs')
+    let runs = 0
+    rt.registerMetricsCallback(() => {
+      runs++
+      // Blocks this thread long enough for the other process's GET to reach the server.
+      const until = Date.now() + 1500
+      while (Date.now() < until) {
+        // busy
+      }
+      g.set(runs)
+    })
+    // Another process scrapes as soon as it starts; this thread is blocked in the callback then.
+    const child = spawn(process.execPath, ['-e', `require('http').get(${JSON.stringify(`${url}/metrics`)}, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => process.stdout.write(b)) })`])
+    children.push(child)
+    let body = ''
+    child.stdout.on('data', (d: Buffer) => (body += d.toString()))
+    const exited = new Promise((r) => child.once('exit', r))
+    await new Promise((r) => child.once('spawn', r))
+    const text = await rt.prometheusMetricsFmt()
+    await exited
+    expect(runs).toBe(1)
+    expect(sample(text, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(1)
+    expect(sample(body, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(1)
+  })
+
+  it('a runtime too large to render on the JS thread renders on a Rust thread, with the same values', async () => {
+    const { rt, url } = await serving()
+    const v = rt.namespace('ns').metrics.createGaugeVec('wide', 'many series', ['i'])
+    for (let i = 0; i < 5000; i++) v.set(i, { i: String(i) })
+    let runs = 0
+    rt.registerMetricsCallback(() => {
+      runs++
+      v.set(-runs, { i: '0' })
+    })
+    const text = await rt.prometheusMetricsFmt()
+    expect(runs).toBe(1)
+    expect(sample(text, 'dynamo_component_wide', '{dynamo_namespace="ns",i="0"}')).toBe(-1)
+    expect(sample(text, 'dynamo_component_wide', '{dynamo_namespace="ns",i="4999"}')).toBe(4999)
+    const r = await httpGet(`${url}/metrics`)
+    expect(runs).toBe(2)
+    expect(sample(r.body, 'dynamo_component_wide', '{dynamo_namespace="ns",i="0"}')).toBe(-2)
+    expect(r.body.split('\n').filter((l) => l.startsWith('dynamo_component_wide{'))).toHaveLength(5000)
+  })
+
   it('5 parallel GET /metrics run a 200 ms callback once', async () => {
     const { rt, url } = await serving()
     const g = rt.namespace('ns').metrics.createIntGauge('runs', 'callback runs')

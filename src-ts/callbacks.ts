@@ -35,7 +35,11 @@ export class CallbackTable {
     this.entries.delete(id)
   }
 
-  readonly hook = async (req: ScrapeRequest): Promise<string[]> => {
+  /**
+   * Runs the callbacks of `req`; returns the failures at once when none returned a Promise (the
+   * snapshot is then committed already), else a Promise of them.
+   */
+  readonly hook = (req: ScrapeRequest): string[] | Promise<string[]> => {
     const failures: string[] = []
     const pending: Promise<void>[] = []
     for (const id of req.ids) {
@@ -59,7 +63,12 @@ export class CallbackTable {
         failures.push(messageOf(err))
       }
     }
-    if (pending.length > 0) await Promise.all(pending)
+    if (pending.length === 0) return this.settled(req, failures)
+    return Promise.all(pending).then(() => this.settled(req, failures))
+  }
+
+  /** Commits the snapshot of a scrape whose callbacks all settled. */
+  private settled(req: ScrapeRequest, failures: string[]): string[] {
     // Series a callback created are in this scrape, as its values are.
     this.flushSeries()
     this.rt?.commitSnapshot(req.token)

@@ -52,11 +52,49 @@ impl InlineClaim {
             tx,
             rx,
         } = self;
-        let values = Arc::new(rt.settle(token, ids.len(), limit, Some(ran)).await);
-        let _ = tx.send(Some(Arc::new(Ok(Arc::clone(&values)))));
-        rt.single_flight.finish(node, &rx);
-        Ok(rt.encode_text(node, &values))
+        let values = rt.settle(token, ids.len(), limit, Some(ran)).await;
+        Ok(close(&rt, node, &tx, &rx, values))
     }
+
+    /// Renders now, on the calling (JS) thread, from the `failures` of callbacks that all
+    /// returned at once (their snapshot is committed): when [`Runtime::renders_inline`].
+    pub fn render_now(self, failures: Vec<String>) -> String {
+        let values = self.rt.conclude(self.token, Some(Ran::Done(Ok(failures))));
+        close(&self.rt, self.node, &self.tx, &self.rx, values)
+    }
+}
+
+/// Hands a claimed run's values to the scrapes that joined it, and encodes them.
+fn close(
+    rt: &Runtime,
+    node: NodeId,
+    tx: &OutcomeSender<Arc<Vec<f64>>>,
+    rx: &Outcome<Arc<Vec<f64>>>,
+    values: Vec<f64>,
+) -> String {
+    let values = Arc::new(values);
+    let _ = tx.send(Some(Arc::new(Ok(Arc::clone(&values)))));
+    rt.single_flight.finish(node, rx);
+    rt.encode_text(node, &values)
+}
+
+/// How the callbacks of a scrape went.
+enum Ran {
+    Done(std::result::Result<Vec<String>, String>),
+    Missed { n: usize, limit: Duration },
+}
+
+/// The most slots a runtime may hold for a render to be encoded on the JS thread that asked.
+const INLINE_SLOTS: usize = 4096;
+
+/// What [`Runtime::claim_inline`] found.
+pub enum Inline {
+    /// A run the caller owns: run the callbacks, then render.
+    Claimed(InlineClaim),
+    /// No callbacks in the subtree.
+    NoCallbacks,
+    /// A scrape of this level is in flight: join it ([`Runtime::scrape`]).
+    Busy,
 }
 
 pub struct Runtime {
@@ -199,24 +237,24 @@ impl Runtime {
 
     /// A render whose callbacks the JS thread runs itself, right away: it is called from there,
     /// so starting them through the thread-safe hook would wake a Rust thread and then the JS
-    /// thread again for nothing. None when there is nothing for JS to run here (no callbacks in
-    /// the subtree, or a scrape of this level in flight to join): then [`Runtime::scrape`]
-    /// renders. Otherwise the caller runs the callbacks of `ids` as the hook does and passes
-    /// their outcome to [`InlineClaim::render`]; scrapes of this level that start meanwhile join
-    /// this run.
-    pub fn claim_inline(self: &Arc<Self>, node: NodeId) -> Result<Option<InlineClaim>> {
+    /// thread again for nothing. Unless there is nothing for JS to run here (no callbacks in the
+    /// subtree, or a scrape of this level in flight to join: then [`Runtime::scrape`] or
+    /// [`Runtime::render_now`] renders), the caller runs the callbacks of `ids` as the hook does
+    /// and passes their outcome to [`InlineClaim::render`] (or, when they all returned at once,
+    /// [`InlineClaim::render_now`]); scrapes of this level that start meanwhile join this run.
+    pub fn claim_inline(self: &Arc<Self>, node: NodeId) -> Result<Inline> {
         self.check_open()?;
         self.registry().hierarchy.node(node)?;
         let ids = self.registry().callbacks_in(node);
         if ids.is_empty() {
-            return Ok(None);
+            return Ok(Inline::NoCallbacks);
         }
         let (tx, rx) = match self.single_flight.claim(node) {
-            Claim::Joined(_) => return Ok(None),
+            Claim::Joined(_) => return Ok(Inline::Busy),
             Claim::Owner(tx, rx) => (tx, rx),
         };
         let (token, limit) = self.begin(None);
-        Ok(Some(InlineClaim {
+        Ok(Inline::Claimed(InlineClaim {
             ids,
             token,
             rt: Arc::clone(self),
@@ -305,9 +343,8 @@ impl Runtime {
         (token, limit)
     }
 
-    /// Waits for the `n` callbacks of scrape `token` (`ran`, if any run) until `limit`, counts
-    /// their failures, and returns the values: the snapshot the JS side committed, else the
-    /// slabs as they are now.
+    /// Waits for the `n` callbacks of scrape `token` (`ran`, if any run) until `limit`, then
+    /// [`Runtime::conclude`]s.
     async fn settle(
         &self,
         token: u64,
@@ -315,25 +352,37 @@ impl Runtime {
         limit: Duration,
         ran: Option<InvokeFuture>,
     ) -> Vec<f64> {
-        if let Some(ran) = ran {
-            match tokio::time::timeout(limit, ran).await {
-                Ok(Ok(failures)) => {
-                    for msg in failures {
-                        self.callback_errors.inc();
-                        eprintln!("dynamo-metrics: metrics callback failed: {msg}");
-                    }
-                }
-                Ok(Err(msg)) => {
+        let ran = match ran {
+            None => None,
+            Some(ran) => Some(match tokio::time::timeout(limit, ran).await {
+                Ok(out) => Ran::Done(out),
+                Err(_) => Ran::Missed { n, limit },
+            }),
+        };
+        self.conclude(token, ran)
+    }
+
+    /// Counts the failures of scrape `token`'s callbacks and returns its values: the snapshot
+    /// the JS side committed, else the slabs as they are now.
+    fn conclude(&self, token: u64, ran: Option<Ran>) -> Vec<f64> {
+        match ran {
+            None => {}
+            Some(Ran::Done(Ok(failures))) => {
+                for msg in failures {
                     self.callback_errors.inc();
-                    eprintln!("dynamo-metrics: could not run the metrics callbacks: {msg}");
+                    eprintln!("dynamo-metrics: metrics callback failed: {msg}");
                 }
-                Err(_) => {
-                    self.callback_errors.inc();
-                    eprintln!(
-                        "dynamo-metrics: {n} metrics callback(s) did not finish within {} ms; serving the latest values",
-                        limit.as_millis()
-                    );
-                }
+            }
+            Some(Ran::Done(Err(msg))) => {
+                self.callback_errors.inc();
+                eprintln!("dynamo-metrics: could not run the metrics callbacks: {msg}");
+            }
+            Some(Ran::Missed { n, limit }) => {
+                self.callback_errors.inc();
+                eprintln!(
+                    "dynamo-metrics: {n} metrics callback(s) did not finish within {} ms; serving the latest values",
+                    limit.as_millis()
+                );
             }
         }
         let committed = self
@@ -342,13 +391,31 @@ impl Runtime {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&token)
             .flatten();
-        committed.unwrap_or_else(|| {
-            // No callbacks, or the JS thread missed the deadline (or is blocked): read the slabs
-            // from here.
-            let mut buf = Vec::new();
-            self.slabs.copy_into(self.registry().used_slots(), &mut buf);
-            buf
-        })
+        committed.unwrap_or_else(|| self.read_slabs())
+    }
+
+    /// The slabs as they are now. From a Rust thread: for a scrape with no callbacks, or whose
+    /// JS thread missed the deadline (or is blocked).
+    fn read_slabs(&self) -> Vec<f64> {
+        let mut buf = Vec::new();
+        self.slabs.copy_into(self.registry().used_slots(), &mut buf);
+        buf
+    }
+
+    /// Whether a render is small enough to encode on the JS thread that asked for it: cheaper
+    /// than the two thread crossings of an encode elsewhere (~30-60 µs on a 2-vCPU VM), and it
+    /// blocks that thread for less than a JS library's render of the same series would.
+    pub fn renders_inline(&self) -> bool {
+        self.registry().used_slots() <= INLINE_SLOTS
+    }
+
+    /// Renders `node` and its descendants now, on the calling (JS) thread: a scrape with no
+    /// callbacks to run (see [`Runtime::claim_inline`]), when [`Runtime::renders_inline`].
+    pub fn render_now(&self, node: NodeId) -> Result<String> {
+        self.check_open()?;
+        self.registry().hierarchy.node(node)?;
+        self.uptime.set(self.health.uptime().as_secs_f64());
+        Ok(self.encode_text(node, &self.read_slabs()))
     }
 
     /// Starts the status server if the configuration enables it; returns its bound address.

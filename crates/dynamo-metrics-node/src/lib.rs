@@ -7,11 +7,11 @@ use dynamo_metrics_core::config::{ConfigOverrides, SystemConfig};
 use dynamo_metrics_core::family::MetricKind;
 use dynamo_metrics_core::hierarchy::Level;
 use dynamo_metrics_core::registry::{Created, FamilySpec};
-use dynamo_metrics_core::runtime::Runtime;
+use dynamo_metrics_core::runtime::{Inline, Runtime};
 use dynamo_metrics_core::scrape::{CallbackInvoker, InvokeFuture};
 use dynamo_metrics_core::MetricsError;
 use napi::bindgen_prelude::{
-    External, Float64Array, Function, Promise, PromiseRaw, Uint32Array, Uint8Array,
+    Either, External, Float64Array, Function, Promise, PromiseRaw, Uint32Array, Uint8Array,
 };
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Result, Status};
@@ -51,8 +51,10 @@ pub struct ScrapeRequest {
     pub token: f64,
 }
 
-type Hook =
-    ThreadsafeFunction<ScrapeRequest, Promise<Vec<String>>, ScrapeRequest, Status, false, true>;
+/// What the hook returns: the failures at once, or a Promise of them (async callbacks).
+type HookResult = Either<Vec<String>, Promise<Vec<String>>>;
+
+type Hook = ThreadsafeFunction<ScrapeRequest, HookResult, ScrapeRequest, Status, false, true>;
 
 struct HookInvoker(Arc<Hook>);
 
@@ -64,11 +66,14 @@ impl CallbackInvoker for HookInvoker {
                 ids,
                 token: token as f64,
             };
-            let promise = hook
+            match hook
                 .call_async_catch(req)
                 .await
-                .map_err(|e| e.reason.clone())?;
-            promise.await.map_err(|e| e.reason.clone())
+                .map_err(|e| e.reason.clone())?
+            {
+                Either::A(failures) => Ok(failures),
+                Either::B(promise) => promise.await.map_err(|e| e.reason.clone()),
+            }
         })
     }
 }
@@ -139,13 +144,14 @@ pub struct NativeRuntime {
 }
 
 /// Resolves the configuration, starts the status server when enabled, and installs the hook.
+// The hook's type is spelled out for the generated index.d.ts (an alias would reach it as a name).
+#[allow(clippy::type_complexity)]
 #[napi]
 pub async fn create_runtime(
     options: RuntimeOptions,
-    // Spelled out (not the `Hook` alias) so the generated index.d.ts gets a real function type.
     hook: ThreadsafeFunction<
         ScrapeRequest,
-        Promise<Vec<String>>,
+        Either<Vec<String>, Promise<Vec<String>>>,
         ScrapeRequest,
         Status,
         false,
@@ -349,27 +355,41 @@ impl NativeRuntime {
     }
 
     /// Runs the subtree's callbacks with `hook` (the scrape hook, called here on the JS thread:
-    /// no Rust thread is woken to start them) and renders `node` and its descendants.
-    #[napi(ts_return_type = "Promise<string>")]
+    /// no Rust thread is woken to start them) and renders `node` and its descendants: here and
+    /// now when the callbacks all returned at once and the runtime is small, else on a Rust
+    /// thread.
+    #[napi(ts_return_type = "string | Promise<string>")]
     pub fn render_with<'env>(
         &self,
         env: &'env Env,
         node: u32,
-        hook: Function<'_, ScrapeRequest, Promise<Vec<String>>>,
-    ) -> Result<PromiseRaw<'env, String>> {
-        let Some(claim) = self.rt.claim_inline(node).map_err(js)? else {
-            let rt = Arc::clone(&self.rt);
-            return env.spawn_future(async move { rt.scrape(node, None).await.map_err(js) });
+        hook: Function<'_, ScrapeRequest, Either<Vec<String>, Promise<Vec<String>>>>,
+    ) -> Result<Either<String, PromiseRaw<'env, String>>> {
+        let claim = match self.rt.claim_inline(node).map_err(js)? {
+            Inline::Claimed(claim) => claim,
+            Inline::NoCallbacks if self.rt.renders_inline() => {
+                return Ok(Either::A(self.rt.render_now(node).map_err(js)?));
+            }
+            Inline::NoCallbacks | Inline::Busy => {
+                let rt = Arc::clone(&self.rt);
+                let later = async move { rt.scrape(node, None).await.map_err(js) };
+                return env.spawn_future(later).map(Either::B);
+            }
         };
         let req = ScrapeRequest {
             ids: claim.ids.clone(),
             token: claim.token as f64,
         };
         let ran: InvokeFuture = match hook.call(req) {
-            Ok(p) => Box::pin(async move { p.await.map_err(|e| e.reason.clone()) }),
+            Ok(Either::A(failures)) if self.rt.renders_inline() => {
+                return Ok(Either::A(claim.render_now(failures)));
+            }
+            Ok(Either::A(failures)) => Box::pin(async move { Ok(failures) }),
+            Ok(Either::B(p)) => Box::pin(async move { p.await.map_err(|e| e.reason.clone()) }),
             Err(e) => Box::pin(async move { Err(e.reason.clone()) }),
         };
         env.spawn_future(async move { claim.render(ran).await.map_err(js) })
+            .map(Either::B)
     }
 
     #[napi]
