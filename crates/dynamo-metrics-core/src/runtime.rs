@@ -394,8 +394,8 @@ impl Runtime {
         committed.unwrap_or_else(|| self.read_slabs())
     }
 
-    /// The slabs as they are now. From a Rust thread: for a scrape with no callbacks, or whose
-    /// JS thread missed the deadline (or is blocked).
+    /// The slabs as they are now: a consistent copy on the JS thread (their writer), per value
+    /// from a Rust thread (a scrape with no callbacks, or whose JS thread missed the deadline).
     fn read_slabs(&self) -> Vec<f64> {
         let mut buf = Vec::new();
         self.slabs.copy_into(self.registry().used_slots(), &mut buf);

@@ -49,12 +49,13 @@ pub enum Claim<T> {
 }
 
 impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
-    /// Joins the run in flight for `node`, or starts a new one that the caller owns.
+    /// Joins the run in flight for `node`, or starts a new one that the caller owns. A run whose
+    /// owner is gone (it sent its outcome, or was dropped without) is not joined.
     pub fn claim(&self, node: NodeId) -> Claim<T> {
         let mut map = self.inflight.lock().unwrap_or_else(|e| e.into_inner());
         match map.get(&node) {
-            Some(rx) => Claim::Joined(rx.clone()),
-            None => {
+            Some(rx) if rx.has_changed().is_ok() => Claim::Joined(rx.clone()),
+            _ => {
                 let (tx, rx) = watch::channel(None);
                 map.insert(node, rx.clone());
                 Claim::Owner(tx, rx)
@@ -115,5 +116,38 @@ pub fn deadline(configured: Duration, prometheus: Option<Duration>) -> Duration 
     match prometheus {
         Some(p) => configured.min(p.mul_f64(0.8)),
         None => configured,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_claim_joins_a_live_run_and_not_an_abandoned_one() {
+        let sf: SingleFlight<u32> = SingleFlight::default();
+        let Claim::Owner(tx, _rx) = sf.claim(1) else {
+            panic!("the first claim of a level owns its run")
+        };
+        assert!(matches!(sf.claim(1), Claim::Joined(_)));
+        assert!(matches!(sf.claim(2), Claim::Owner(..)), "another level");
+        // The owner went away without an outcome: the next claim starts a run of its own.
+        drop(tx);
+        assert!(matches!(sf.claim(1), Claim::Owner(..)));
+    }
+
+    #[tokio::test]
+    async fn waiters_of_a_run_get_its_outcome_and_a_later_claim_runs_again() {
+        let sf: SingleFlight<u32> = SingleFlight::default();
+        let Claim::Owner(tx, rx) = sf.claim(7) else {
+            panic!("the first claim owns its run")
+        };
+        let Claim::Joined(joined) = sf.claim(7) else {
+            panic!("the second claim joins")
+        };
+        tx.send(Some(Arc::new(Ok(42)))).unwrap();
+        assert_eq!(sf.wait(7, joined).await.unwrap(), 42);
+        assert_eq!(sf.wait(7, rx).await.unwrap(), 42);
+        assert!(matches!(sf.claim(7), Claim::Owner(..)));
     }
 }
