@@ -379,45 +379,45 @@ describe('callbacks: unregister', () => {
   })
 })
 
+/** A gauge that a 200 ms async callback sets to the number of times it ran; returns that count. */
+function slowRuns(rt: DistributedRuntime): () => number {
+  const g = rt.namespace('ns').metrics.createIntGauge('runs', 'callback runs')
+  let runs = 0
+  rt.registerMetricsCallback(async () => {
+    runs++
+    await sleep(200)
+    g.set(runs)
+  })
+  return () => runs
+}
+
 describe('callbacks: concurrent scrapes share one run', () => {
   it('5 parallel prometheusMetricsFmt() calls run a 200 ms callback once', async () => {
     const rt = await runtime()
-    const g = rt.namespace('ns').metrics.createIntGauge('runs', 'callback runs')
-    let runs = 0
-    rt.registerMetricsCallback(async () => {
-      runs++
-      await sleep(200)
-      g.set(runs)
-    })
+    const runs = slowRuns(rt)
     const texts = await Promise.all(Array.from({ length: 5 }, () => rt.prometheusMetricsFmt()))
-    expect(runs).toBe(1)
+    expect(runs()).toBe(1)
     for (const t of texts) expect(sample(t, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(1)
     // A later scrape runs it again.
     await rt.prometheusMetricsFmt()
-    expect(runs).toBe(2)
+    expect(runs()).toBe(2)
   })
 
   it('GET /metrics during a prometheusMetricsFmt() joins its run, and the other way round', async () => {
     const { rt, url } = await serving()
-    const g = rt.namespace('ns').metrics.createIntGauge('runs', 'callback runs')
-    let runs = 0
-    rt.registerMetricsCallback(async () => {
-      runs++
-      await sleep(200)
-      g.set(runs)
-    })
+    const runs = slowRuns(rt)
     // The render starts the run on this thread; the GET arrives while its callback sleeps.
     const render = rt.prometheusMetricsFmt()
     const get = httpGet(`${url}/metrics`)
     const [text, r] = await Promise.all([render, get])
-    expect(runs).toBe(1)
+    expect(runs()).toBe(1)
     expect(sample(text, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(1)
     expect(sample(r.body, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(1)
     // A GET first, then a render while it waits: one more run between them.
     const get2 = httpGet(`${url}/metrics`)
     await sleep(50)
     const text2 = await rt.prometheusMetricsFmt()
-    expect(runs).toBe(2)
+    expect(runs()).toBe(2)
     expect(sample(text2, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(2)
     expect(sample((await get2).body, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(2)
   })
@@ -499,15 +499,9 @@ describe('callbacks: concurrent scrapes share one run', () => {
 
   it('5 parallel GET /metrics run a 200 ms callback once', async () => {
     const { rt, url } = await serving()
-    const g = rt.namespace('ns').metrics.createIntGauge('runs', 'callback runs')
-    let runs = 0
-    rt.registerMetricsCallback(async () => {
-      runs++
-      await sleep(200)
-      g.set(runs)
-    })
+    const runs = slowRuns(rt)
     const rs = await Promise.all(Array.from({ length: 5 }, () => httpGet(`${url}/metrics`)))
-    expect(runs).toBe(1)
+    expect(runs()).toBe(1)
     for (const r of rs) {
       expect(r.status).toBe(200)
       expect(sample(r.body, 'dynamo_component_runs', '{dynamo_namespace="ns"}')).toBe(1)
