@@ -56,6 +56,14 @@ type HookResult = Either<Vec<String>, Promise<Vec<String>>>;
 
 type Hook = ThreadsafeFunction<ScrapeRequest, HookResult, ScrapeRequest, Status, false, true>;
 
+/// The hook's result as the core awaits it.
+fn awaited(r: HookResult) -> InvokeFuture {
+    match r {
+        Either::A(failures) => Box::pin(async move { Ok(failures) }),
+        Either::B(promise) => Box::pin(async move { promise.await.map_err(|e| e.reason.clone()) }),
+    }
+}
+
 struct HookInvoker(Arc<Hook>);
 
 impl CallbackInvoker for HookInvoker {
@@ -66,14 +74,11 @@ impl CallbackInvoker for HookInvoker {
                 ids,
                 token: token as f64,
             };
-            match hook
+            let r = hook
                 .call_async_catch(req)
                 .await
-                .map_err(|e| e.reason.clone())?
-            {
-                Either::A(failures) => Ok(failures),
-                Either::B(promise) => promise.await.map_err(|e| e.reason.clone()),
-            }
+                .map_err(|e| e.reason.clone())?;
+            awaited(r).await
         })
     }
 }
@@ -384,8 +389,7 @@ impl NativeRuntime {
             Ok(Either::A(failures)) if self.rt.renders_inline() => {
                 return Ok(Either::A(claim.render_now(failures)));
             }
-            Ok(Either::A(failures)) => Box::pin(async move { Ok(failures) }),
-            Ok(Either::B(p)) => Box::pin(async move { p.await.map_err(|e| e.reason.clone()) }),
+            Ok(r) => awaited(r),
             Err(e) => Box::pin(async move { Err(e.reason.clone()) }),
         };
         env.spawn_future(async move { claim.render(ran).await.map_err(js) })
