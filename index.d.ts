@@ -18,6 +18,18 @@ export declare class ExternalObject<T> {
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/**
+ * A monotonic clock JS reads as a plain typed-array load: a thread writes the milliseconds since
+ * the clock started into `buf[0]` every `tick_us` microseconds. Reading `performance.now()`
+ * costs ~100 ns of CPU per call on a VM, the tracker's whole budget per token; this read ~1 ns,
+ * at the price of `tick_us` resolution and one thread's wake-ups.
+ */
+export declare class CoarseClock {
+  constructor(buf: Float64Array, tickUs: number)
+  /** Stops and joins the thread (the buffer keeps its last value); idempotent. */
+  stop(): void
+}
+
 export declare class NativeRuntime {
   /** URL of the connected NATS server, or null for the in-process plane. */
   get natsUrl(): string | null
@@ -117,6 +129,28 @@ export interface FamilyOptions {
   /** [key, value] pairs. */
   constLabels: Array<Array<string>>
   buckets?: Array<number>
+  /** Names the family `<prefix>_<name>` at the root, without hierarchy labels (the frontend's). */
+  prefix?: string
+}
+
+export interface FrontendBucketsOverride {
+  key: string
+  min: number
+  max: number
+  count: number
+}
+
+/** Resolves a frontend metrics set's prefix and buckets from the options and the process env. */
+export declare function frontendConfig(prefix: string | undefined | null, overrides: Array<FrontendBucketsOverride>): FrontendConfig
+
+export interface FrontendConfig {
+  prefix: string
+  histograms: Array<FrontendHistogramBuckets>
+}
+
+export interface FrontendHistogramBuckets {
+  key: string
+  buckets: Array<number>
 }
 
 /** A request or a cancellation for a served NATS endpoint, delivered to the JS ingress. */

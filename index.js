@@ -835,11 +835,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CoarseClock = nativeBinding.CoarseClock
 module.exports.NativeRuntime = nativeBinding.NativeRuntime
 module.exports.NatsResponses = nativeBinding.NatsResponses
 module.exports.NatsServed = nativeBinding.NatsServed
 module.exports.addSeriesBatch = nativeBinding.addSeriesBatch
 module.exports.createRuntime = nativeBinding.createRuntime
 module.exports.defaultBuckets = nativeBinding.defaultBuckets
+module.exports.frontendConfig = nativeBinding.frontendConfig
 module.exports.reserveSlots = nativeBinding.reserveSlots
 module.exports.serviceNameOf = nativeBinding.serviceNameOf

@@ -27,6 +27,22 @@ export {
   HistogramVec,
 } from './metrics'
 export type { MetricDescription } from './metrics'
+export { FrontendMetrics, RequestTracker } from './frontend'
+export type {
+  FrontendMetricsOptions,
+  LogBucketsOptions,
+  ModelConfig,
+  StartRequestOptions,
+  FinishOptions,
+  FrontendEndpoint,
+  FrontendErrorType,
+  FrontendRequestType,
+  FrontendStatus,
+  FrontendFamilies,
+  FrontendHistogramKey,
+  ModelConfigKey,
+  RequestLabel,
+} from './frontend'
 export type { Labels, LabelValue } from './labels'
 export type { MetricsCallback } from './callbacks'
 export {

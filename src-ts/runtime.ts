@@ -1,6 +1,7 @@
 import { CallbackTable, type MetricsCallback } from './callbacks'
 import { call, callAsync } from './errors'
 import { Metrics } from './factory'
+import { type FrontendMetrics, type FrontendMetricsOptions, frontendMetricsOf, releaseFrontendMetrics } from './frontend'
 import { native } from './native'
 import { Client } from './plane/client'
 import { serveEndpoint } from './plane/serve'
@@ -254,6 +255,14 @@ export class DistributedRuntime extends Level {
     return this.shared.rt.natsUrl
   }
 
+  /**
+   * Dynamo's frontend metrics (`dynamo_frontend_*`, no hierarchy labels) in this runtime's
+   * output; asking again with the same prefix returns the same set.
+   */
+  frontendMetrics(options?: FrontendMetricsOptions): FrontendMetrics {
+    return frontendMetricsOf(this.shared, options)
+  }
+
   /** Sets the process-level health reported by `/health` and `/live`. */
   setHealthStatus(status: 'ready' | 'notready'): void {
     call(() => this.shared.rt.setHealthStatus(status))
@@ -267,6 +276,7 @@ export class DistributedRuntime extends Level {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.shared.serving.values()].map((s) => s.stop?.()))
       await this.shared.rt.shutdown()
+      releaseFrontendMetrics(this.shared)
       if (this.systemStatusServer !== null) this.shared.release()
     })()
     return this.closing

@@ -7,6 +7,7 @@ pub mod endpoint_metrics;
 pub mod error;
 pub mod family;
 pub mod format;
+pub mod frontend;
 pub mod health;
 pub mod hierarchy;
 pub mod names;

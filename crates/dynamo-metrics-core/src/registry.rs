@@ -152,7 +152,19 @@ impl Registry {
 
     /// Validates and registers a family at `node`; a scalar gets its one series at once.
     pub fn create_family(&mut self, node: NodeId, spec: &FamilySpec) -> Result<Created> {
-        let id = self.register_family(node, spec)?;
+        let name = names::build_component_metric_name(&spec.name)?;
+        self.create_named(node, spec, name)
+    }
+
+    /// A family named `<prefix>_<name>` at the root, outside `dynamo_component_` and without
+    /// hierarchy labels: Dynamo's frontend families (see [`crate::frontend`]).
+    pub fn create_prefixed_family(&mut self, prefix: &str, spec: &FamilySpec) -> Result<Created> {
+        let name = crate::frontend::frontend_metric_name(prefix, &spec.name)?;
+        self.create_named(crate::hierarchy::ROOT, spec, name)
+    }
+
+    fn create_named(&mut self, node: NodeId, spec: &FamilySpec, name: String) -> Result<Created> {
+        let id = self.register_named(node, spec, name)?;
         let f = &self.families[id as usize];
         let (width, int_lane, buckets, name, const_labels) = (
             f.width,
@@ -191,6 +203,10 @@ impl Registry {
 
     fn register_family(&mut self, node: NodeId, spec: &FamilySpec) -> Result<u32> {
         let name = names::build_component_metric_name(&spec.name)?;
+        self.register_named(node, spec, name)
+    }
+
+    fn register_named(&mut self, node: NodeId, spec: &FamilySpec, name: String) -> Result<u32> {
         let kind = spec.kind;
         if spec.vec && spec.label_names.is_empty() {
             return Err(MetricsError::new(

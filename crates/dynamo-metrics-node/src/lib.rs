@@ -17,6 +17,7 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Result, Status};
 use napi_derive::napi;
 
+pub mod frontend;
 pub mod plane;
 
 /// napi-rs only throws `Status` codes from `#[napi]` functions, so the core's error code travels as
@@ -94,6 +95,8 @@ pub struct FamilyOptions {
     /// [key, value] pairs.
     pub const_labels: Vec<Vec<String>>,
     pub buckets: Option<Vec<f64>>,
+    /// Names the family `<prefix>_<name>` at the root, without hierarchy labels (the frontend's).
+    pub prefix: Option<String>,
 }
 
 #[napi(object)]
@@ -279,12 +282,12 @@ impl NativeRuntime {
             const_labels: pairs(o.const_labels),
             buckets: o.buckets,
         };
-        let c = self
-            .rt
-            .registry_mut()
-            .map_err(js)?
-            .create_family(node, &spec)
-            .map_err(js)?;
+        let mut registry = self.rt.registry_mut().map_err(js)?;
+        let c = match &o.prefix {
+            Some(p) => registry.create_prefixed_family(p, &spec),
+            None => registry.create_family(node, &spec),
+        }
+        .map_err(js)?;
         Ok(family_info(c))
     }
 

@@ -1,0 +1,5 @@
+export { FrontendMetrics, frontendMetricsOf, releaseFrontendMetrics } from './frontend-metrics'
+export type { FrontendMetricsOptions, LogBucketsOptions, ModelConfig, StartRequestOptions } from './frontend-metrics'
+export { RequestTracker } from './tracker'
+export type { FinishOptions, FrontendEndpoint, FrontendErrorType, FrontendRequestType, FrontendStatus } from './tracker'
+export type { FrontendFamilies, FrontendHistogramKey, ModelConfigKey, RequestLabel } from './families'
