@@ -39,7 +39,7 @@ describe.runIf(hasPrometheus)('a real Prometheus server', () => {
 
       const port = rt.systemStatusServer?.port as number
       const config = readFileSync(join(__dirname, '..', 'deploy', 'prometheus', 'prometheus.yml'), 'utf8')
-        .replace("'localhost:8081'", `'127.0.0.1:${port}'`)
+        .replace("'demo:8081'", `'127.0.0.1:${port}'`)
         .replace(/scrape_interval: \d+s/g, 'scrape_interval: 1s')
       expect(config).toContain(`127.0.0.1:${port}`)
       writeFileSync(join(dir, 'prometheus.yml'), config)
