@@ -36,35 +36,43 @@ describe('frontend tracker clocks', () => {
     const rt = await DistributedRuntime.create({ systemEnabled: false })
     try {
       expect(() => rt.frontendMetrics({ clock: 'fast' as never })).toThrow(ConfigError)
+      for (const bad of [0, 49, 100_001, 1.5, '500']) {
+        expect(() => rt.frontendMetrics({ clockTickUs: bad as never })).toThrow(/clockTickUs must be an integer from 50 to 100000/)
+      }
       rt.frontendMetrics({ clock: 'precise' })
-      expect(() => rt.frontendMetrics({ clock: 'coarse' })).toThrow(/other buckets or clock/)
+      expect(() => rt.frontendMetrics({ clock: 'coarse' })).toThrow(/other buckets or clock settings/)
     } finally {
       await rt.shutdown()
     }
   })
 
-  it.runIf(existsSync('/proc/self/task'))('runs one clock thread while runtimes use it, none after the last shutdown', () => {
+  it.runIf(existsSync('/proc/self/task'))('runs one clock thread per tick while runtimes use it, none after the last shutdown', () => {
     const script = `
       const { readdirSync, readFileSync } = require('node:fs')
       const { DistributedRuntime } = require(${JSON.stringify(PKG)})
       const clocks = () => readdirSync('/proc/self/task').filter((t) => {
         try { return readFileSync('/proc/self/task/' + t + '/comm', 'utf8').trim() === 'dynamo-clock' } catch { return false }
       }).length
+      // A new thread names itself once it runs: give it a moment before counting.
+      const settled = () => new Promise((r) => setTimeout(() => r(clocks()), 200))
       ;(async () => {
         const out = [clocks()]
         const a = await DistributedRuntime.create({ systemEnabled: false })
         const b = await DistributedRuntime.create({ systemEnabled: false })
         a.frontendMetrics(); b.frontendMetrics({ prefix: 'x' }); a.frontendMetrics({ prefix: 'y' })
-        out.push(clocks())
-        await a.shutdown()
-        out.push(clocks())
+        out.push(await settled())
+        b.frontendMetrics({ prefix: 'z', clockTickUs: 1000 })
+        out.push(await settled())
+        // b held both ticks, a only the default one.
         await b.shutdown()
-        out.push(clocks())
+        out.push(await settled())
+        await a.shutdown()
+        out.push(await settled())
         console.log(JSON.stringify(out))
       })()
     `
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 })
     expect(r.status, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout.trim())).toEqual([0, 1, 1, 0])
+    expect(JSON.parse(r.stdout.trim())).toEqual([0, 1, 2, 1, 0])
   })
 })

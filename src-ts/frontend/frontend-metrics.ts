@@ -1,6 +1,6 @@
 import { call, ConfigError } from '../errors'
 import { native } from '../native'
-import { acquireClock, releaseClock } from './clock'
+import { acquireClock, CLOCK_TICK_US, releaseClock } from './clock'
 import type { Shared } from '../plane/state'
 import { createFamilies, type FrontendFamilies, type FrontendHistogramKey, MODEL_GAUGES, type ModelConfigKey } from './families'
 import {
@@ -30,10 +30,15 @@ export interface FrontendMetricsOptions {
   buckets?: Partial<Record<FrontendHistogramKey, LogBucketsOptions>>
   /**
    * How trackers read the time. `coarse` (default): a clock a native thread advances every
-   * 250 us, read as a typed-array load (token() ~15 ns); `precise`: `performance.now()` per call
+   * `clockTickUs`, read as a typed-array load (token() ~15 ns); `precise`: `performance.now()` per call
    * (~100 ns of CPU on a VM), exact to the microsecond even when the machine is overloaded.
    */
   clock?: 'coarse' | 'precise'
+  /**
+   * Tick of the coarse clock in microseconds (integer 50..100000, default 500): the resolution
+   * of the times it measures, against its thread's wake-ups (~2% of a core at 500 here).
+   */
+  clockTickUs?: number
 }
 
 export interface StartRequestOptions {
@@ -145,8 +150,8 @@ function checkModel(model: unknown): asserts model is string {
 
 interface RuntimeSets {
   byPrefix: Map<string, { key: string; fm: FrontendMetrics }>
-  /** The coarse clock, acquired once per runtime that uses it. */
-  clk: Float64Array | null
+  /** The coarse clocks this runtime holds, by tick (usually one). */
+  clocks: Map<number, Float64Array>
 }
 
 const sets = new WeakMap<Shared, RuntimeSets>()
@@ -154,10 +159,9 @@ const sets = new WeakMap<Shared, RuntimeSets>()
 /** @internal The runtime shuts down: its hold on the clock thread goes. */
 export function releaseFrontendMetrics(shared: Shared): void {
   const r = sets.get(shared)
-  if (r?.clk) {
-    r.clk = null
-    releaseClock()
-  }
+  if (r === undefined) return
+  for (const tick of r.clocks.keys()) releaseClock(tick)
+  r.clocks.clear()
 }
 
 /** @internal One set per runtime and prefix: asking again returns it; other bucket options conflict. */
@@ -184,10 +188,14 @@ export function frontendMetricsOf(shared: Shared, options: FrontendMetricsOption
   if (clock !== 'coarse' && clock !== 'precise') {
     throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics clock must be 'coarse' or 'precise', got ${String(clock)}`)
   }
-  const key = JSON.stringify([config.histograms, clock])
+  const tick = options.clockTickUs ?? CLOCK_TICK_US
+  if (typeof tick !== 'number' || !Number.isInteger(tick) || tick < 50 || tick > 100_000) {
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics clockTickUs must be an integer from 50 to 100000, got ${String(tick)}`)
+  }
+  const key = JSON.stringify([config.histograms, clock, clock === 'coarse' ? tick : 0])
   let r = sets.get(shared)
   if (r === undefined) {
-    r = { byPrefix: new Map(), clk: null }
+    r = { byPrefix: new Map(), clocks: new Map() }
     sets.set(shared, r)
   }
   const byPrefix = r.byPrefix
@@ -196,13 +204,20 @@ export function frontendMetricsOf(shared: Shared, options: FrontendMetricsOption
     if (existing.key !== key) {
       throw new ConfigError(
         'ERR_DYNAMO_CONFIG',
-        `frontend metrics with prefix '${config.prefix}' already exist with other buckets or clock; ask with the same options or another prefix`,
+        `frontend metrics with prefix '${config.prefix}' already exist with other buckets or clock settings; ask with the same options or another prefix`,
       )
     }
     return existing.fm
   }
-  if (clock === 'coarse' && r.clk === null) r.clk = acquireClock()
-  const fm = new FrontendMetrics(shared, config.prefix, buckets, clock === 'coarse' ? r.clk : null)
+  let clk: Float64Array | null = null
+  if (clock === 'coarse') {
+    clk = r.clocks.get(tick) ?? null
+    if (clk === null) {
+      clk = acquireClock(tick)
+      r.clocks.set(tick, clk)
+    }
+  }
+  const fm = new FrontendMetrics(shared, config.prefix, buckets, clk)
   byPrefix.set(config.prefix, { key, fm })
   return fm
 }
