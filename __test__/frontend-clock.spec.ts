@@ -68,11 +68,15 @@ describe('frontend tracker clocks', () => {
         out.push(await settled())
         await a.shutdown()
         out.push(await settled())
+        // A set asked of a runtime already shut down fails and starts no thread.
+        let closed = ''
+        try { a.frontendMetrics({ prefix: 'late' }) } catch (e) { closed = e.code }
+        out.push(closed, await settled())
         console.log(JSON.stringify(out))
       })()
     `
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 })
     expect(r.status, r.stderr).toBe(0)
-    expect(JSON.parse(r.stdout.trim())).toEqual([0, 1, 2, 1, 0])
+    expect(JSON.parse(r.stdout.trim())).toEqual([0, 1, 2, 1, 0, 'ERR_DYNAMO_CLOSED', 0])
   })
 })

@@ -210,14 +210,23 @@ export function frontendMetricsOf(shared: Shared, options: FrontendMetricsOption
     return existing.fm
   }
   let clk: Float64Array | null = null
+  let acquired = false
   if (clock === 'coarse') {
     clk = r.clocks.get(tick) ?? null
     if (clk === null) {
       clk = acquireClock(tick)
-      r.clocks.set(tick, clk)
+      acquired = true
     }
   }
-  const fm = new FrontendMetrics(shared, config.prefix, buckets, clk)
+  let fm: FrontendMetrics
+  try {
+    fm = new FrontendMetrics(shared, config.prefix, buckets, clk)
+  } catch (e) {
+    // For example a runtime already shut down: it would never release this hold.
+    if (acquired) releaseClock(tick)
+    throw e
+  }
+  if (acquired && clk !== null) r.clocks.set(tick, clk)
   byPrefix.set(config.prefix, { key, fm })
   return fm
 }
