@@ -1,7 +1,7 @@
 import { native } from './native'
 
-export { DistributedRuntime, Namespace, Component, Endpoint } from './runtime'
-export type { RuntimeOptions, SystemStatusServerInfo, ServedEndpoint } from './runtime'
+export { DistributedRuntime, Namespace, Component, Endpoint } from './runtime/levels'
+export type { RuntimeOptions, SystemStatusServerInfo, ServedEndpoint } from './runtime/levels'
 export { Client } from './plane/client'
 export type {
   JsonValue,
@@ -12,8 +12,8 @@ export type {
   EndpointStats,
   ServiceStats,
 } from './plane/types'
-export { Metrics } from './factory'
-export type { ConstLabels, HistogramOptions } from './factory'
+export { Metrics } from './metrics/constructors'
+export type { ConstLabels, HistogramOptions } from './metrics/constructors'
 export {
   Counter,
   IntCounter,
@@ -25,10 +25,10 @@ export {
   GaugeVec,
   IntGaugeVec,
   HistogramVec,
-} from './metrics'
-export type { MetricDescription } from './metrics'
-export type { Labels, LabelValue } from './labels'
-export type { MetricsCallback } from './callbacks'
+} from './metrics/scalar'
+export type { MetricDescription } from './metrics/scalar'
+export type { Labels, LabelValue } from './series/label-index'
+export type { MetricsCallback } from './runtime/callbacks'
 export {
   MetricsError,
   InvalidNameError,

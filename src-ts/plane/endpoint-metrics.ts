@@ -1,4 +1,4 @@
-import { type ConstLabels, pairs } from '../factory'
+import { type ConstLabels, pairs } from '../metrics/constructors'
 import { call } from '../errors'
 import {
   type Histogram,
@@ -9,9 +9,9 @@ import {
   scalarHistogram,
   scalarIntCounter,
   type FamilyHandle,
-} from '../metrics'
+} from '../metrics/scalar'
 import type { NativeRuntime } from '../native'
-import type { SlabStore } from '../store'
+import type { SlabStore } from '../series/slab-store'
 
 export type ErrorType =
   | 'deserialization'

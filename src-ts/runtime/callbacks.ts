@@ -1,5 +1,5 @@
-import { messageOf } from './errors'
-import type { NativeRuntime, ScrapeRequest } from './native'
+import { messageOf } from '../errors'
+import type { NativeRuntime, ScrapeRequest } from '../native'
 
 /** A function run before every scrape of its level (or an ancestor's); may return a Promise. */
 export type MetricsCallback = () => void | Promise<void>

@@ -1,6 +1,6 @@
-import { call } from './errors'
-import type { NativeRuntime } from './native'
-import { PendingSeries } from './pending'
+import { call } from '../errors'
+import type { NativeRuntime } from '../native'
+import { PendingSeries } from './registrar'
 
 /** log2 of the slots per slab; a slot number is `slab << SHIFT | offset`. */
 export const SHIFT = 13

@@ -1,7 +1,7 @@
-import { call, invalidValue } from './errors'
-import { type Labels, SeriesIndex } from './labels'
-import type { FamilyInfo, NativeRuntime } from './native'
-import { DETACHED, MASK, SHIFT, type SlabStore } from './store'
+import { call, invalidValue } from '../errors'
+import { type Labels, SeriesIndex } from '../series/label-index'
+import type { FamilyInfo, NativeRuntime } from '../native'
+import { DETACHED, MASK, SHIFT, type SlabStore } from '../series/slab-store'
 
 /** What every metric object knows about its family. */
 export interface MetricDescription {

@@ -1,12 +1,12 @@
 import { CallbackTable, type MetricsCallback } from './callbacks'
-import { call, callAsync } from './errors'
-import { Metrics } from './factory'
-import { native } from './native'
-import { Client } from './plane/client'
-import { serveEndpoint } from './plane/serve'
-import type { EndpointPath, Serving, Shared } from './plane/state'
-import type { ClientOptions, EndpointHandler, JsonValue, ServeOptions, ServiceStats } from './plane/types'
-import { SLAB_SIZE, SlabStore } from './store'
+import { call, callAsync } from '../errors'
+import { Metrics } from '../metrics/constructors'
+import { native } from '../native'
+import { Client } from '../plane/client'
+import { serveEndpoint } from '../plane/serve'
+import type { EndpointPath, Serving, Shared } from '../plane/state'
+import type { ClientOptions, EndpointHandler, JsonValue, ServeOptions, ServiceStats } from '../plane/types'
+import { SLAB_SIZE, SlabStore } from '../series/slab-store'
 
 export interface RuntimeOptions {
   /** Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`. */

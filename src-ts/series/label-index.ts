@@ -1,6 +1,6 @@
-import { call, InvalidLabelError } from './errors'
-import { native, type NativeRuntime } from './native'
-import { type PendingSeries, RESERVE_MAX } from './pending'
+import { call, InvalidLabelError } from '../errors'
+import { native, type NativeRuntime } from '../native'
+import { type PendingSeries, RESERVE_MAX } from './registrar'
 
 /** A label value; numbers are rendered with `String(n)`. Strings take the fastest path. */
 export type LabelValue = string | number

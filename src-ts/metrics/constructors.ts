@@ -1,4 +1,4 @@
-import { call } from './errors'
+import { call } from '../errors'
 import {
   type Counter,
   CounterVec,
@@ -15,9 +15,9 @@ import {
   scalarCounter,
   scalarHistogram,
   scalarIntCounter,
-} from './metrics'
-import type { NativeRuntime } from './native'
-import type { SlabStore } from './store'
+} from './scalar'
+import type { NativeRuntime } from '../native'
+import type { SlabStore } from '../series/slab-store'
 
 /** Const labels as an object, or as `[key, value]` pairs like Dynamo's Python API. */
 export type ConstLabels = Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>
