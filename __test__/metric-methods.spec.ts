@@ -307,11 +307,11 @@ describe('scalar metrics', () => {
     expect(await ep.prometheusMetricsFmt()).toContain(line('dynamo_component_lane_total', L, '1000.5'))
     // Counting to 2^32 takes seconds, so start the lane's low half just below it: white-box on
     // purpose, the carry is what is tested.
-    const lane = c as unknown as { u: Uint32Array; j: number }
-    lane.u[lane.j] = 0xffffffff
-    lane.u[lane.j + 1] = 0
+    const lane = c as unknown as { lanes: Uint32Array; lane: number }
+    lane.lanes[lane.lane] = 0xffffffff
+    lane.lanes[lane.lane + 1] = 0
     c.inc()
-    expect(lane.u[lane.j]).toBe(0)
+    expect(lane.lanes[lane.lane]).toBe(0)
     expect(c.get()).toBe(2 ** 32 + 0.5)
     c.inc()
     expect(await ep.prometheusMetricsFmt()).toContain(line('dynamo_component_lane_total', L, String(2 ** 32 + 1.5)))

@@ -25,10 +25,10 @@ export {
   GaugeVec,
   IntGaugeVec,
   HistogramVec,
-} from './metrics/scalar'
-export type { MetricDescription } from './metrics/scalar'
+} from './metrics'
+export type { MetricDescription } from './metrics'
 export type { Labels, LabelValue } from './series/label-index'
-export type { MetricsCallback } from './runtime/callbacks'
+export type { MetricsCallback, MetricsCallbackOptions } from './runtime/callbacks'
 export {
   MetricsError,
   InvalidNameError,

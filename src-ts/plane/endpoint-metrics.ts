@@ -9,7 +9,7 @@ import {
   scalarHistogram,
   scalarIntCounter,
   type FamilyHandle,
-} from '../metrics/scalar'
+} from '../metrics'
 import type { NativeRuntime } from '../native'
 import type { SlabStore } from '../series/slab-store'
 

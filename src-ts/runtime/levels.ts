@@ -1,12 +1,13 @@
-import { CallbackTable, type MetricsCallback } from './callbacks'
-import { call, callAsync } from '../errors'
+import { CallbackTable, type MetricsCallback, type MetricsCallbackOptions } from './callbacks'
+import { call, callAsync, ConfigError } from '../errors'
 import { Metrics } from '../metrics/constructors'
 import { native } from '../native'
 import { Client } from '../plane/client'
 import { serveEndpoint } from '../plane/serve'
 import type { EndpointPath, Serving, Shared } from '../plane/state'
 import type { ClientOptions, EndpointHandler, JsonValue, ServeOptions, ServiceStats } from '../plane/types'
-import { SLAB_SIZE, SlabStore } from '../series/slab-store'
+import { SLAB_SIZE } from '../series/layout'
+import { SlabStore } from '../series/slab-store'
 
 export interface RuntimeOptions {
   /** Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`. */
@@ -46,15 +47,24 @@ abstract class Level {
     this.metrics = new Metrics(shared.rt, shared.store, node)
   }
 
+  /** @internal This level as the log names it: `runtime`, `namespace 'ns'`, `endpoint 'ns.comp.ep'`. */
+  protected abstract where(): string
+
   /**
    * Runs `callback` before every scrape of this level or an ancestor (sync or async). A throw or
-   * rejection is logged and counted in `dynamo_component_metrics_callback_errors_total`; the
-   * scrape still answers. Returns a function that unregisters it.
+   * rejection is logged (naming this level and `options.name`) and counted in
+   * `dynamo_component_metrics_callback_errors_total`; the scrape still answers. Returns a
+   * function that unregisters it.
    */
-  registerMetricsCallback(callback: MetricsCallback): () => void {
+  registerMetricsCallback(callback: MetricsCallback, options: MetricsCallbackOptions = {}): () => void {
     if (typeof callback !== 'function') throw new TypeError('registerMetricsCallback expects a function')
+    const name: unknown = options?.name
+    if (name !== undefined && typeof name !== 'string') {
+      throw new ConfigError('ERR_DYNAMO_CONFIG', `registerMetricsCallback: options.name must be a string; got ${typeof name}`)
+    }
+    const label = name === undefined ? `${this.where()}, unnamed callback` : `${this.where()}, callback ${JSON.stringify(name)}`
     const id = call(() => this.shared.rt.registerCallback(this.node))
-    this.shared.callbacks.add(id, callback)
+    this.shared.callbacks.add(id, callback, label)
     let done = false
     return () => {
       if (done) return
@@ -67,7 +77,7 @@ abstract class Level {
   /** Runs this subtree's callbacks and renders this level plus its descendants (Prometheus text 0.0.4). */
   prometheusMetricsFmt(): Promise<string> {
     return callAsync(async () => {
-      this.shared.store.pending.flush()
+      this.shared.store.registrar.flush()
       // Called on the JS thread, so Rust runs the callbacks from here, through the same hook.
       return this.shared.rt.renderWith(this.node, this.shared.callbacks.hook)
     })
@@ -108,6 +118,11 @@ export class Endpoint extends Level {
     super(shared, node)
   }
 
+  /** @internal */
+  protected where(): string {
+    return `endpoint '${this.path.namespace}.${this.path.component}.${this.path.endpoint}'`
+  }
+
   /**
    * Serves this endpoint: `handler` gets each request (a JSON value) and returns one response or
    * an async iterable of them. Dynamo's automatic endpoint metrics are recorded for every
@@ -143,6 +158,11 @@ export class Component extends Level {
     private readonly namespacePath: string,
   ) {
     super(shared, node)
+  }
+
+  /** @internal */
+  protected where(): string {
+    return `component '${this.namespacePath}.${this.name}'`
   }
   endpoint(name: string): Endpoint {
     return cached(
@@ -186,6 +206,11 @@ export class Namespace extends Level {
   ) {
     super(shared, node)
   }
+
+  /** @internal */
+  protected where(): string {
+    return `namespace '${this.path}'`
+  }
   /** A nested namespace; its metrics are labelled `dynamo_namespace="<outer>_<inner>"`. */
   namespace(name: string): Namespace {
     return cached(
@@ -216,6 +241,11 @@ export class DistributedRuntime extends Level {
     if (server !== null) shared.retain()
   }
 
+  /** @internal */
+  protected where(): string {
+    return 'runtime'
+  }
+
   /** Creates the runtime; starts the status server when the options or environment enable it. */
   static async create(options: RuntimeOptions = {}): Promise<DistributedRuntime> {
     const callbacks = new CallbackTable()
@@ -226,7 +256,7 @@ export class DistributedRuntime extends Level {
     let holds = 0
     let keepAlive: ReturnType<typeof setInterval> | undefined
     const store = new SlabStore(rt)
-    callbacks.flushSeries = () => store.pending.flush()
+    callbacks.flushSeries = () => store.registrar.flush()
     const shared: Shared = {
       rt,
       store,
