@@ -68,7 +68,7 @@ export class Counter extends Cell {
 
 export class IntCounter extends Counter {
   protected override increment(method: string, v: number): number {
-    if (!Number.isInteger(v) || !(v >= 0)) throw invalidValue(this.name, method, v, v >= 0 ? INTEGER : INCREMENT)
+    if (!Number.isInteger(v) || !(v >= 0)) throw invalidValue(this.name, method, v, typeof v === 'number' && v >= 0 ? INTEGER : INCREMENT)
     return v
   }
 }

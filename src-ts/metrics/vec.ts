@@ -112,7 +112,7 @@ export class IntCounterVec<L extends string> extends CounterVec<L> {
   }
   protected override increment(method: string, v: number): number {
     if (!Number.isInteger(v) || !(v >= 0)) {
-      throw invalidValue(this.name, method, v, v >= 0 ? INTEGER : INCREMENT, method === 'incBy')
+      throw invalidValue(this.name, method, v, typeof v === 'number' && v >= 0 ? INTEGER : INCREMENT, method === 'incBy')
     }
     return v
   }
