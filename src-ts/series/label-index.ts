@@ -101,36 +101,37 @@ export class LabelIndex<L extends string> {
   }
 
   private lookup(values: string[]): number | undefined {
-    let node = this.root
+    let level = this.root
     for (let i = 0; ; i++) {
-      const c = node.get(values[i])
-      if (c === undefined || i === values.length - 1) return c as number | undefined
-      if (typeof c === 'number') {
-        const t = this.tails[i + 1]
-        return t.matches(c, values, i + 1) ? t.slot(c) : undefined
+      const child = level.get(values[i])
+      if (child === undefined || i === values.length - 1) return child as number | undefined
+      if (typeof child === 'number') {
+        const below = this.tails[i + 1]
+        return below.matches(child, values, i + 1) ? below.slot(child) : undefined
       }
-      node = c
+      level = child
     }
   }
 
   private insert(values: string[], slot: number): void {
-    let node = this.root
+    let level = this.root
     for (let i = 0; ; i++) {
       const key = values[i]
-      if (i === values.length - 1) return node.set(key, slot)
-      let c = node.get(key)
-      if (c === undefined) return node.set(key, this.tails[i + 1].put(values, i + 1, slot))
-      if (typeof c === 'number') {
+      if (i === values.length - 1) return level.set(key, slot)
+      let child = level.get(key)
+      if (child === undefined) return level.set(key, this.tails[i + 1].put(values, i + 1, slot))
+      if (typeof child === 'number') {
         // A second continuation below `key`: the suffix becomes a level holding its first value.
-        const t = this.tails[i + 1]
-        const rest = t.values(c)
+        const below = this.tails[i + 1]
+        const rest = below.values(child)
         const next = new Table()
-        next.set(rest[0], i + 1 === values.length - 1 ? t.slot(c) : this.tails[i + 2].put(rest, 1, t.slot(c)))
-        t.release(c)
-        node.set(key, next)
-        c = next
+        const itsSlot = below.slot(child)
+        next.set(rest[0], i + 1 === values.length - 1 ? itsSlot : this.tails[i + 2].put(rest, 1, itsSlot))
+        below.release(child)
+        level.set(key, next)
+        child = next
       }
-      node = c
+      level = child
     }
   }
 
@@ -171,24 +172,24 @@ export class LabelIndex<L extends string> {
     const values = this.ordered(l)
     if (values === null) return undefined
     const path: Table[] = []
-    let node = this.root
+    let level = this.root
     let slot: number | undefined
     for (let i = 0; ; i++) {
-      path.push(node)
-      const c = node.get(values[i])
-      if (c === undefined) return undefined
+      path.push(level)
+      const child = level.get(values[i])
+      if (child === undefined) return undefined
       if (i === values.length - 1) {
-        slot = c as number
+        slot = child as number
         break
       }
-      if (typeof c === 'number') {
-        const t = this.tails[i + 1]
-        if (!t.matches(c, values, i + 1)) return undefined
-        slot = t.slot(c)
-        t.release(c)
+      if (typeof child === 'number') {
+        const below = this.tails[i + 1]
+        if (!below.matches(child, values, i + 1)) return undefined
+        slot = below.slot(child)
+        below.release(child)
         break
       }
-      node = c
+      level = child
     }
     for (let i = path.length - 1; i >= 0; i--) {
       path[i].delete(values[i])
