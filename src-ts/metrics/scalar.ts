@@ -1,4 +1,4 @@
-import { histogramSumOffset, laneIndex, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
+import { histogramCountAt, histogramSumOffset, laneIndex, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
 import { DETACHED } from '../series/slab-store'
 import { describe, type FamilyHandle, type MetricDescription } from './family'
 import { AMOUNT, INCREMENT, INTEGER, invalidValue, NUMBER, OBSERVATION } from './values'
@@ -12,13 +12,6 @@ export function bucketOf(metric: string, bounds: Float64Array, v: number, labels
   // NaN compares false, so it always lands in bucket 0: check only there.
   if (k === 0 && v !== v) throw invalidValue(metric, 'observe', v, OBSERVATION)
   return k
-}
-
-/** @internal Observations of the histogram series at `slab[offset..]` with `bounds` bounds. */
-export function countAt(slab: Float64Array, offset: number, bounds: number): number {
-  let count = 0
-  for (let k = 0; k <= bounds; k++) count += slab[offset + k] ?? 0
-  return count
 }
 
 /** @internal Milliseconds since `t0` as seconds. */
@@ -178,7 +171,7 @@ export class Histogram extends Cell {
   }
   /** Number of observations. */
   getCount(): number {
-    return countAt(this.slab, this.offset, this.bounds.length)
+    return histogramCountAt(this.slab, this.offset, this.bounds.length)
   }
   /** Sum of all observed values. */
   getSum(): number {

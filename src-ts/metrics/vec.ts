@@ -1,8 +1,8 @@
 import { call } from '../errors'
-import { histogramSumOffset, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
+import { histogramCountAt, histogramSumOffset, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
 import { LabelIndex, type Labels } from '../series/label-index'
 import { describe, type FamilyHandle, type MetricDescription } from './family'
-import { bucketOf, Counter, countAt, Gauge, Histogram, IntCounter, IntGauge, secondsSince } from './scalar'
+import { bucketOf, Counter, Gauge, Histogram, IntCounter, IntGauge, secondsSince } from './scalar'
 import { AMOUNT, INCREMENT, INTEGER, invalidValue, NUMBER } from './values'
 
 /** Shared parts of every Vec: label resolution, the write path, bound children, remove and reset. */
@@ -207,7 +207,7 @@ export class HistogramVec<L extends string> extends VecBase<L, Histogram> {
   }
   getCount(labels: Labels<L>): number {
     const slot = this.index.resolve(labels)
-    return countAt(this.slabs[slot >>> SLAB_SHIFT], slot & OFFSET_MASK, this.bounds.length)
+    return histogramCountAt(this.slabs[slot >>> SLAB_SHIFT], slot & OFFSET_MASK, this.bounds.length)
   }
   getSum(labels: Labels<L>): number {
     return this.read(labels, this.sumAt)

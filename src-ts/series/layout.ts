@@ -34,6 +34,14 @@ export function histogramBucketSlots(bounds: number): number {
   return bounds + 1
 }
 
+/** Observations of the histogram series at `slab[offset..]`: the sum of its buckets. */
+export function histogramCountAt(slab: Float64Array, offset: number, bounds: number): number {
+  const buckets = histogramBucketSlots(bounds)
+  let count = 0
+  for (let k = 0; k < buckets; k++) count += slab[offset + k] ?? 0
+  return count
+}
+
 /**
  * A label-less counter Rust gave an integer lane: the slot after its f64 value holds a u64 that
  * Rust adds to it when it renders, written from JS as two u32 halves (little-endian, like every
