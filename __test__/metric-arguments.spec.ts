@@ -44,7 +44,7 @@ const POOL: unknown[] = [
 /** Series state: per label set ('' for a scalar) the value, or `[count, sum]` of a histogram. */
 type State = Record<string, number[]>
 /** What a call must do: throw a typed error, change the state so, or return the state's value. */
-type Outcome = 'error' | { change: (s: State) => void } | { returns: (s: State) => number }
+type Outcome = 'error' | { change: (s: State) => void } | { returns: (s: State) => number } | { child: true }
 
 const num = (v: unknown): v is number => typeof v === 'number'
 const increment = (v: unknown): v is number => num(v) && v >= 0
@@ -109,13 +109,15 @@ const labelsFirst = (ok: (v: unknown) => boolean, sign: number): Oracle => ([l, 
   if (key === null) return 'error'
   return v === undefined ? add(key, sign) : ok(v) ? add(key, sign * (v as number)) : 'error'
 }
+/** `labels(l)`: the bound child of a valid label set, else a typed error. */
+const bind: Oracle = ([l]) => (seriesOf(l) === null ? 'error' : { child: true })
 const reader = (i = 0): Oracle => ([l]) => {
   const key = seriesOf(l)
   return key === null ? 'error' : value(key, i)
 }
 
 function counterVecOracles(r: Rules): Record<string, Oracle> {
-  return { inc: labelsFirst(r.inc, 1), incBy: valueFirst(r.inc, (k, v) => add(k, v)), get: reader() }
+  return { inc: labelsFirst(r.inc, 1), incBy: valueFirst(r.inc, (k, v) => add(k, v)), get: reader(), labels: bind }
 }
 
 function gaugeVecOracles(r: Rules): Record<string, Oracle> {
@@ -126,6 +128,7 @@ function gaugeVecOracles(r: Rules): Record<string, Oracle> {
     add: valueFirst(r.amount, (k, v) => add(k, v)),
     sub: valueFirst(r.amount, (k, v) => add(k, -v)),
     get: reader(),
+    labels: bind,
   }
 }
 
@@ -133,6 +136,7 @@ const histogramVecOracles: Record<string, Oracle> = {
   observe: valueFirst(amount, (k, v) => observe(k, v)),
   getCount: reader(0),
   getSum: reader(1),
+  labels: bind,
 }
 
 interface Subject {
@@ -292,8 +296,8 @@ describe('every public metric method, every arity and argument type: prom-client
     const { target, read } = subject.make(rt, `walk_${title.replace(/\W/g, '_').toLowerCase()}`)
     expect(Object.keys(subject.oracles).length).toBeGreaterThan(0)
     for (const [method, oracle] of Object.entries(subject.oracles)) {
-      // Every public method of the class is walked (startTimer, labels, remove and reset have
-      // their own tests: they take no value).
+      // Every public method that takes a value or labels is walked (startTimer, remove and reset
+      // have their own tests).
       expect(typeof (target as Callable)[method]).toBe('function')
       for (const args of lists) {
         const want = oracle(args)
@@ -314,7 +318,10 @@ describe('every public metric method, every arity and argument type: prom-client
           continue
         }
         if (thrown !== null) throw new Error(`${call}: expected no error, got ${String(thrown)}`)
-        if ('returns' in want) {
+        if ('child' in want) {
+          expect(typeof got, call).toBe('object')
+          expect(read(), call).toEqual(before)
+        } else if ('returns' in want) {
           expect(got, call).toBe(want.returns(before))
           expect(read(), call).toEqual(before)
         } else {
