@@ -1,7 +1,9 @@
 import { native } from './native'
 
-export { DistributedRuntime, Namespace, Component, Endpoint } from './runtime/levels'
-export type { RuntimeOptions, SystemStatusServerInfo, ServedEndpoint } from './runtime/levels'
+export { DistributedRuntime } from './runtime/distributed-runtime'
+export { Namespace, Component, Endpoint } from './runtime/levels'
+export type { RuntimeOptions, SystemStatusServerInfo } from './runtime/distributed-runtime'
+export type { ServedEndpoint } from './runtime/levels'
 export { Client } from './plane/client'
 export type {
   JsonValue,
