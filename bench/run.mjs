@@ -10,6 +10,7 @@
 // Options: --libs a,b  --cases x,y  --runs N  --rebuild (release addon)  --no-build (use the
 // release addon as it is)  --default-addon (use the root loader's addon, e.g. the debug build)
 //  --release (smoke: use the release addon too)  --no-floor (skip the native floor)
+//  --no-codegen (dynamo runs under --disallow-code-generation-from-strings: the closure resolver)
 //
 // Every (case, library) runs in its own `node --expose-gc bench/case.mjs` child. dynamo runs
 // with NAPI_RS_NATIVE_LIBRARY_PATH pointing at a release build in bench/.native/ (built here
@@ -218,7 +219,8 @@ function runChild(lib, caseList, addon, timeoutMs, pkg = null) {
     if (lib === 'dynamo' && addon) env.NAPI_RS_NATIVE_LIBRARY_PATH = addon
     delete env.BENCH_DYNAMO_PKG
     if (lib === 'dynamo' && pkg) env.BENCH_DYNAMO_PKG = pkg
-    const child = spawn(process.execPath, ['--expose-gc', path.join(BENCH, 'case.mjs'), lib, caseList, '--mode', mode], {
+    const flags = lib === 'dynamo' && flag('--no-codegen') ? ['--disallow-code-generation-from-strings'] : []
+    const child = spawn(process.execPath, ['--expose-gc', ...flags, path.join(BENCH, 'case.mjs'), lib, caseList, '--mode', mode], {
       cwd: ROOT,
       env,
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,9 @@
 import { native } from './native'
 
-export { DistributedRuntime, Namespace, Component, Endpoint } from './runtime'
-export type { RuntimeOptions, SystemStatusServerInfo, ServedEndpoint } from './runtime'
+export { DistributedRuntime } from './runtime/distributed-runtime'
+export { Namespace, Component, Endpoint } from './runtime/levels'
+export type { RuntimeOptions, SystemStatusServerInfo } from './runtime/distributed-runtime'
+export type { ServedEndpoint } from './runtime/levels'
 export { Client } from './plane/client'
 export type {
   JsonValue,
@@ -12,8 +14,8 @@ export type {
   EndpointStats,
   ServiceStats,
 } from './plane/types'
-export { Metrics } from './factory'
-export type { ConstLabels, HistogramOptions } from './factory'
+export { Metrics } from './metrics/constructors'
+export type { ConstLabels, HistogramOptions } from './metrics/constructors'
 export {
   Counter,
   IntCounter,
@@ -43,8 +45,8 @@ export type {
   ModelConfigKey,
   RequestLabel,
 } from './frontend'
-export type { Labels, LabelValue } from './labels'
-export type { MetricsCallback } from './callbacks'
+export type { Labels, LabelValue } from './series/label-index'
+export type { MetricsCallback, MetricsCallbackOptions } from './runtime/callbacks'
 export {
   MetricsError,
   InvalidNameError,

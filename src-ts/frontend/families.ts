@@ -1,7 +1,7 @@
 import { call } from '../errors'
 import { type FamilyHandle, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, scalar } from '../metrics'
 import type { NativeRuntime } from '../native'
-import type { SlabStore } from '../store'
+import type { SlabStore } from '../series/slab-store'
 
 /** Option keys of the log-bucketed histograms (the core's `frontend::HISTOGRAMS`). */
 export type FrontendHistogramKey = 'requestDuration' | 'inputSequence' | 'outputSequence' | 'ttft' | 'itl'

@@ -1,4 +1,5 @@
-import { InvalidLabelError, invalidValue } from '../errors'
+import { InvalidLabelError } from '../errors'
+import { invalidValue } from '../metrics/values'
 import type { Histogram, IntCounter, IntGauge } from '../metrics'
 
 /** `request_type`: a streamed (SSE) response or one unary response. */
@@ -91,12 +92,12 @@ function checkTokens(metric: string, method: string, v: unknown): number | undef
 
 /** `n` observations of `v` in one histogram series (bucket count += n, sum += v * n). */
 function observeN(h: Histogram, v: number, n: number): void {
-  const b = h.b
+  const b = h.bounds
   const len = b.length
   let k = 0
   while (k < len && v > b[k]) k++
-  h.s[h.i + k] += n
-  h.s[h.i + len + 1] += v * n
+  h.slab[h.offset + k] += n
+  h.slab[h.offset + h.sumAt] += v * n
 }
 
 /**
@@ -151,11 +152,11 @@ export class RequestTracker {
     }
     this.tokens += k
     const m = this.m
-    m.outputTokens.s[m.outputTokens.i] += k
+    m.outputTokens.slab[m.outputTokens.offset] += k
     if (this.state === QUEUED) {
       // As Dynamo: a first chunk of several tokens counts as TTFT only, no ITL.
       this.state = STREAMING
-      m.queued.s[m.queued.i] -= 1
+      m.queued.slab[m.queued.offset] -= 1
       m.ttft.observe((now - this.t0) / 1000)
     } else {
       observeN(m.itl, (now - this.last) / 1000 / k, k)
@@ -187,7 +188,7 @@ export class RequestTracker {
     m.osl.observe(osl)
     if (cached !== undefined) m.cached.observe(cached)
     // Tokens reported at the end but never streamed still count in output_tokens_total.
-    if (osl > this.tokens) m.outputTokens.s[m.outputTokens.i] += osl - this.tokens
+    if (osl > this.tokens) m.outputTokens.slab[m.outputTokens.offset] += osl - this.tokens
     return true
   }
 

@@ -1,4 +1,4 @@
-import { type ConstLabels, pairs } from '../factory'
+import { type ConstLabels, pairs } from '../metrics/constructors'
 import { call } from '../errors'
 import {
   type Histogram,
@@ -11,7 +11,7 @@ import {
   type FamilyHandle,
 } from '../metrics'
 import type { NativeRuntime } from '../native'
-import type { SlabStore } from '../store'
+import type { SlabStore } from '../series/slab-store'
 
 export type ErrorType =
   | 'deserialization'

@@ -1,6 +1,6 @@
-import type { CallbackTable } from '../callbacks'
+import type { CallbackTable } from '../runtime/callbacks'
 import type { NativeRuntime } from '../native'
-import type { SlabStore } from '../store'
+import type { SlabStore } from '../series/slab-store'
 import type { Ingress } from './ingress'
 import type { JsonValue, ServiceStats } from './types'
 

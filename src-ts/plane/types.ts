@@ -1,4 +1,4 @@
-import type { ConstLabels } from '../factory'
+import type { ConstLabels } from '../metrics/constructors'
 
 /** A JSON value: what requests and responses are. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }

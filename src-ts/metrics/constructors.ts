@@ -1,4 +1,4 @@
-import { call } from './errors'
+import { call, InvalidBucketsError, InvalidLabelError } from '../errors'
 import {
   type Counter,
   CounterVec,
@@ -15,9 +15,9 @@ import {
   scalarCounter,
   scalarHistogram,
   scalarIntCounter,
-} from './metrics'
-import type { NativeRuntime } from './native'
-import type { SlabStore } from './store'
+} from '.'
+import type { NativeRuntime } from '../native'
+import type { SlabStore } from '../series/slab-store'
 
 /** Const labels as an object, or as `[key, value]` pairs like Dynamo's Python API. */
 export type ConstLabels = Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>
@@ -33,8 +33,34 @@ type Kind = 'counter' | 'intcounter' | 'gauge' | 'intgauge' | 'histogram'
 /** @internal Const labels as `[key, value]` string pairs, the form the binding takes. */
 export function pairs(c: ConstLabels | undefined): string[][] {
   if (c === undefined || c === null) return []
-  const entries = Array.isArray(c) ? (c as ReadonlyArray<readonly [unknown, unknown]>) : Object.entries(c)
-  return entries.map(([k, v]) => [String(k), String(v)])
+  if (!Array.isArray(c)) return Object.entries(c).map(([k, v]) => [String(k), String(v)])
+  return (c as readonly unknown[]).map((pair) => {
+    // `['method']` would otherwise destructure its string into the pair ('m', 'e').
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      throw new InvalidLabelError(
+        'ERR_DYNAMO_INVALID_LABEL',
+        `const labels as pairs must be [key, value] arrays; got ${JSON.stringify(pair) ?? typeof pair} (variable label names go to a create*Vec constructor)`,
+      )
+    }
+    return [String(pair[0]), String(pair[1])]
+  })
+}
+
+/**
+ * The options argument of the histogram constructors: an array there is prom-client's and
+ * Dynamo's buckets habit, which would otherwise be silently ignored.
+ */
+function histogramOptions(method: string, options: unknown): HistogramOptions | undefined {
+  if (options === undefined || options === null) return undefined
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new InvalidBucketsError(
+      'ERR_DYNAMO_INVALID_BUCKETS',
+      Array.isArray(options)
+        ? `${method}: buckets go in the options object: ${method}(..., { buckets: [${options.join(', ')}] })`
+        : `${method}: options must be an object { buckets?, constLabels? }; got ${typeof options}`,
+    )
+  }
+  return options as HistogramOptions
 }
 
 /**
@@ -89,7 +115,8 @@ export class Metrics {
   }
 
   createHistogram(name: string, help: string, options?: HistogramOptions): Histogram {
-    return scalarHistogram(this.family('histogram', false, name, help, [], options?.constLabels, options?.buckets))
+    const o = histogramOptions('createHistogram', options)
+    return scalarHistogram(this.family('histogram', false, name, help, [], o?.constLabels, o?.buckets))
   }
 
   createCounterVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): CounterVec<L> {
@@ -114,7 +141,8 @@ export class Metrics {
     labelNames: readonly L[],
     options?: HistogramOptions,
   ): HistogramVec<L> {
-    const h = this.family('histogram', true, name, help, labelNames, options?.constLabels, options?.buckets)
+    const o = histogramOptions('createHistogramVec', options)
+    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets)
     return new HistogramVec(h, labelNames)
   }
 }

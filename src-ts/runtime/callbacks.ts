@@ -1,11 +1,19 @@
-import { messageOf } from './errors'
-import type { NativeRuntime, ScrapeRequest } from './native'
+import { messageOf } from '../errors'
+import type { NativeRuntime, ScrapeRequest } from '../native'
 
 /** A function run before every scrape of its level (or an ancestor's); may return a Promise. */
 export type MetricsCallback = () => void | Promise<void>
 
+/** Options of `registerMetricsCallback`. */
+export interface MetricsCallbackOptions {
+  /** Named in the log line of a failure, beside the level's path (e.g. `'refresh-kv-stats'`). */
+  name?: string
+}
+
 interface Entry {
   fn: MetricsCallback
+  /** Who failed, for the log line: the level's path and the callback's name when given. */
+  label: string
   /**
    * An async run that has not settled yet (it may have missed a deadline); it is not started
    * again. Holding it also keeps the scrape's promise chain reachable: a callback promise that
@@ -27,8 +35,8 @@ export class CallbackTable {
   /** @internal Registers new series with Rust; set with `rt` (see `PendingSeries`). */
   flushSeries: () => void = () => {}
 
-  add(id: number, fn: MetricsCallback): void {
-    this.entries.set(id, { fn, run: null })
+  add(id: number, fn: MetricsCallback, label: string): void {
+    this.entries.set(id, { fn, label, run: null })
   }
 
   delete(id: number): void {
@@ -54,13 +62,13 @@ export class CallbackTable {
             },
             (err: unknown) => {
               e.run = null
-              failures.push(messageOf(err))
+              failures.push(`${e.label}: ${messageOf(err)}`)
             },
           )
           pending.push(e.run)
         }
       } catch (err) {
-        failures.push(messageOf(err))
+        failures.push(`${e.label}: ${messageOf(err)}`)
       }
     }
     if (pending.length === 0) return this.settled(req, failures)

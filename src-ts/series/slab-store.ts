@@ -1,11 +1,7 @@
-import { call } from './errors'
-import type { NativeRuntime } from './native'
-import { PendingSeries } from './pending'
-
-/** log2 of the slots per slab; a slot number is `slab << SHIFT | offset`. */
-export const SHIFT = 13
-export const SLAB_SIZE = 1 << SHIFT
-export const MASK = SLAB_SIZE - 1
+import { call } from '../errors'
+import type { NativeRuntime } from '../native'
+import { laneView, OFFSET_MASK, SLAB_SHIFT, SLAB_SIZE } from './layout'
+import { SeriesRegistrar } from './registrar'
 
 /**
  * The JS-allocated Float64Array slabs that hold every metric value. Each slab is handed to Rust
@@ -13,27 +9,27 @@ export const MASK = SLAB_SIZE - 1
  */
 export class SlabStore {
   readonly slabs: Float64Array[] = []
-  /** The same memory as u32 pairs: the integer lanes of label-less counters (see `LaneCounter`). */
+  /** The same memory as u32 pairs: the integer lanes of label-less counters (see `layout.ts`). */
   readonly lanes: Uint32Array[] = []
   /** New series of every family, waiting for their registration with Rust. */
-  readonly pending: PendingSeries
+  readonly registrar: SeriesRegistrar
   constructor(private readonly rt: NativeRuntime) {
-    this.pending = new PendingSeries(rt.handle)
+    this.registrar = new SeriesRegistrar(rt.handle)
   }
 
   /** Makes sure the slab of `slot` exists and zeroes the series' slots (a slot may be reused). */
   prepare(slot: number, width: number): Float64Array {
-    const k = slot >>> SHIFT
-    while (this.slabs.length <= k) {
+    const index = slot >>> SLAB_SHIFT
+    while (this.slabs.length <= index) {
       const slab = new Float64Array(SLAB_SIZE)
       call(() => this.rt.attachSlab(this.slabs.length, slab))
       this.slabs.push(slab)
-      this.lanes.push(new Uint32Array(slab.buffer, slab.byteOffset, SLAB_SIZE * 2))
+      this.lanes.push(laneView(slab))
     }
-    const slab = this.slabs[k]
-    const off = slot & MASK
-    if (width === 1) slab[off] = 0
-    else slab.fill(0, off, off + width)
+    const slab = this.slabs[index]
+    const offset = slot & OFFSET_MASK
+    if (width === 1) slab[offset] = 0
+    else slab.fill(0, offset, offset + width)
     return slab
   }
 }

@@ -1,0 +1,118 @@
+import { call, callAsync } from '../errors'
+import { type FrontendMetrics, type FrontendMetricsOptions, frontendMetricsOf, releaseFrontendMetrics } from '../frontend'
+import { native } from '../native'
+import type { Shared } from '../plane/state'
+import { SLAB_SIZE } from '../series/layout'
+import { SlabStore } from '../series/slab-store'
+import { CallbackTable } from './callbacks'
+import { cached, Level, Namespace } from './levels'
+
+export interface RuntimeOptions {
+  /** Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`. */
+  systemEnabled?: boolean
+  /** Port of the status server (0 = a free port); wins over `DYN_SYSTEM_PORT` and enables the server. */
+  systemPort?: number
+  /** Address to bind; wins over `DYN_SYSTEM_HOST` (default `0.0.0.0`). */
+  systemHost?: string
+  /** `ready` or `notready`; wins over `DYN_SYSTEM_STARTING_HEALTH_STATUS` (default `notready`). */
+  startingHealthStatus?: 'ready' | 'notready'
+  /** Wins over `DYN_SYSTEM_HEALTH_PATH` (default `/health`). */
+  healthPath?: string
+  /** Wins over `DYN_SYSTEM_LIVE_PATH` (default `/live`). */
+  livePath?: string
+  /** Endpoints that must be ready for `/health` to be 200; wins over `DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS`. */
+  useEndpointHealthStatus?: string[]
+  /** Deadline for the callbacks of one scrape in ms; wins over `DYN_METRICS_SCRAPE_TIMEOUT_MS` (default 1000). */
+  scrapeTimeoutMs?: number
+  /** NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process. */
+  natsServer?: string
+}
+
+export interface SystemStatusServerInfo {
+  readonly host: string
+  readonly port: number
+}
+
+export class DistributedRuntime extends Level {
+  private readonly namespaces = new Map<string, Namespace>()
+  private closing: Promise<void> | undefined
+  /** Bound address of the system status server, or null when it is not running. */
+  readonly systemStatusServer: SystemStatusServerInfo | null
+
+  private constructor(shared: Shared, server: SystemStatusServerInfo | null) {
+    super(shared, 0)
+    this.systemStatusServer = server
+    // Like a Node HTTP server, a running status server keeps the process alive until shutdown().
+    if (server !== null) shared.retain()
+  }
+
+  /** @internal */
+  protected where(): string {
+    return 'runtime'
+  }
+
+  /** Creates the runtime; starts the status server when the options or environment enable it. */
+  static async create(options: RuntimeOptions = {}): Promise<DistributedRuntime> {
+    const callbacks = new CallbackTable()
+    const rt = await callAsync(() => native.createRuntime({ ...options, slabSize: SLAB_SIZE }, callbacks.hook))
+    callbacks.rt = rt
+    const info = rt.serverInfo
+    const server = info ? Object.freeze({ host: info.host, port: info.port }) : null
+    let holds = 0
+    let keepAlive: ReturnType<typeof setInterval> | undefined
+    const store = new SlabStore(rt)
+    callbacks.flushSeries = () => store.registrar.flush()
+    const shared: Shared = {
+      rt,
+      store,
+      callbacks,
+      serving: new Map(),
+      retain: () => {
+        if (holds++ === 0) keepAlive = setInterval(() => {}, 1 << 30)
+      },
+      release: () => {
+        if (--holds === 0 && keepAlive !== undefined) {
+          clearInterval(keepAlive)
+          keepAlive = undefined
+        }
+      },
+    }
+    return new DistributedRuntime(shared, server)
+  }
+
+  namespace(name: string): Namespace {
+    return cached(this.namespaces, name, () => new Namespace(this.shared, this.childNode('namespace', name), name, name))
+  }
+
+  /** URL of the NATS server of the request plane, or null when endpoints are served in-process. */
+  get natsServer(): string | null {
+    return this.shared.rt.natsUrl
+  }
+
+  /**
+   * Dynamo's frontend metrics (`dynamo_frontend_*`, no hierarchy labels) in this runtime's
+   * output; asking again with the same prefix returns the same set.
+   */
+  frontendMetrics(options?: FrontendMetricsOptions): FrontendMetrics {
+    return frontendMetricsOf(this.shared, options)
+  }
+
+  /** Sets the process-level health reported by `/health` and `/live`. */
+  setHealthStatus(status: 'ready' | 'notready'): void {
+    call(() => this.shared.rt.setHealthStatus(status))
+  }
+
+  /**
+   * Stops serving endpoints (letting in-flight requests finish unless `gracefulShutdown: false`),
+   * then the status server, the callbacks and the NATS connection; the process can then exit.
+   */
+  shutdown(): Promise<void> {
+    this.closing ??= (async () => {
+      await Promise.allSettled([...this.shared.serving.values()].map((s) => s.stop?.()))
+      await this.shared.rt.shutdown()
+      releaseFrontendMetrics(this.shared)
+      if (this.systemStatusServer !== null) this.shared.release()
+    })()
+    return this.closing
+  }
+}
