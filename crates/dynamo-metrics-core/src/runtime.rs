@@ -8,16 +8,16 @@ use std::time::Duration;
 
 use crate::config::SystemConfig;
 use crate::error::{ErrorKind, MetricsError, Result};
-use crate::family::{MetricKind, NativeMetric};
+use crate::series::family::{MetricKind, NativeMetric};
 use crate::health::{Health, HealthStatus};
 use crate::hierarchy::{NodeId, ROOT};
 use crate::nats::NatsPlane;
-use crate::registry::{Cursor, FamilySpec, Registry};
+use crate::series::registry::{Cursor, FamilySpec, Registry};
 use crate::scrape::{
     self, CallbackInvoker, Claim, InvokeFuture, Outcome, OutcomeSender, SingleFlight,
 };
 use crate::server::{ScrapeBody, ScrapeFn, StatusServer};
-use crate::slab::Slabs;
+use crate::series::slab::Slabs;
 
 pub const UPTIME_NAME: &str = "uptime_seconds";
 pub const UPTIME_HELP: &str = "Total uptime of the DistributedRuntime in seconds";

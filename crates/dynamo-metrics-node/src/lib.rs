@@ -4,9 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use dynamo_metrics_core::config::{ConfigOverrides, SystemConfig};
-use dynamo_metrics_core::family::MetricKind;
+use dynamo_metrics_core::series::family::MetricKind;
 use dynamo_metrics_core::hierarchy::Level;
-use dynamo_metrics_core::registry::{Created, FamilySpec};
+use dynamo_metrics_core::series::registry::{Created, FamilySpec};
 use dynamo_metrics_core::runtime::{Inline, Runtime};
 use dynamo_metrics_core::scrape::{CallbackInvoker, InvokeFuture};
 use dynamo_metrics_core::MetricsError;

@@ -1,9 +1,9 @@
 //! One metric family at one hierarchy level: its description, the pre-rendered label template and
 //! its series. Label text is rendered and escaped once, when a series is created, never per scrape.
 
-use crate::chunked::{read_varint, write_varint, ByteArena, Chunked};
+use super::chunked::{read_varint, write_varint, ByteArena, Chunked};
 use crate::error::{ErrorKind, MetricsError, Result};
-use crate::format;
+use crate::encode::text as format;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricKind {

@@ -3,9 +3,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::chunked::Chunked;
+use super::chunked::Chunked;
 use crate::error::{ErrorKind, MetricsError, Result};
-use crate::family::{Family, MetricKind, NativeMetric};
+use super::family::{Family, MetricKind, NativeMetric};
 use crate::hierarchy::{Hierarchy, Level, NodeId};
 use crate::names;
 
@@ -468,7 +468,7 @@ impl Registry {
                 out.extend_from_slice(b"# HELP ");
                 out.extend_from_slice(first.name.as_bytes());
                 out.push(b' ');
-                crate::format::write_help(out, &first.help);
+                crate::encode::text::write_help(out, &first.help);
                 out.extend_from_slice(b"\n# TYPE ");
                 out.extend_from_slice(first.name.as_bytes());
                 out.push(b' ');

@@ -1,0 +1,3 @@
+//! The text exposition.
+
+pub mod text;

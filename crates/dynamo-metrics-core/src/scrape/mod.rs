@@ -1,0 +1,5 @@
+//! One scrape of a subtree.
+
+mod single_flight;
+
+pub use single_flight::*;
