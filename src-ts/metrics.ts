@@ -1,4 +1,5 @@
 import { call, invalidValue } from './errors'
+import { intLaneOffset, sumOffset } from './binding/layout'
 import { type Labels, SeriesIndex } from './labels'
 import type { FamilyInfo, NativeRuntime } from './native'
 import { DETACHED, MASK, SHIFT, type SlabStore } from './store'
@@ -99,9 +100,9 @@ export class IntCounter extends Counter {
 }
 
 /**
- * `inc()` on a u64 integer lane held as two u32 halves (little-endian, like every Node target):
- * back-to-back float adds to one slot wait on each other (~3 ns each on x64), integer adds don't
- * (~1 ns). `j` indexes the low half; Rust adds the lane to the f64 slot when it renders.
+ * `inc()` on a u64 integer lane held as two u32 halves (little-endian, like every Node target;
+ * why the lane exists: Rust's `series::layout`). `j` indexes the low half; Rust adds the lane to
+ * the f64 slot when it renders.
  */
 function laneInc(u: Uint32Array, j: number): void {
   const lo = (u[j] + 1) >>> 0
@@ -122,10 +123,10 @@ function withLane(Base: typeof Counter) {
     /** @internal */ readonly u: Uint32Array
     /** @internal */ readonly j: number
     /** @internal */
-    constructor(slab: Float64Array, offset: number, d: MetricDescription, lanes: Uint32Array) {
+    constructor(slab: Float64Array, offset: number, d: MetricDescription, lanes: Uint32Array, lane: number) {
       super(slab, offset, d)
       this.u = lanes
-      this.j = (offset + 1) * 2
+      this.j = (offset + lane) * 2
     }
     override inc(): void {
       laneInc(this.u, this.j)
@@ -175,20 +176,22 @@ export class IntGauge extends Gauge {
   }
 }
 
-/** Slots of a histogram series: one count per bucket, then `+Inf`, then the sum. */
+/** Slots of a histogram series: one count per bucket, then `+Inf`, then the sum (at `sumAt`, Rust's layout). */
 export class Histogram extends Cell {
   /** @internal */ readonly b: Float64Array
+  /** @internal */ readonly sumAt: number
   /** @internal */
-  constructor(slab: Float64Array, offset: number, d: MetricDescription, bounds: Float64Array) {
+  constructor(slab: Float64Array, offset: number, d: MetricDescription, bounds: Float64Array, sumAt: number) {
     super(slab, offset, d)
     this.b = bounds
+    this.sumAt = sumAt
   }
   observe(v: number): void {
     const k = bucketOf(this.name, this.b, v)
     const s = this.s
     const i = this.i
     s[i + k] += 1
-    s[i + this.b.length + 1] += v
+    s[i + this.sumAt] += v
   }
   /** Starts a timer; the returned function observes the elapsed seconds and returns them. */
   startTimer(): () => number {
@@ -205,7 +208,7 @@ export class Histogram extends Cell {
   }
   /** Sum of all observed values. */
   getSum(): number {
-    return this.s[this.i + this.b.length + 1] ?? 0
+    return this.s[this.i + this.sumAt] ?? 0
   }
   /** The bucket upper bounds (without `+Inf`). */
   get buckets(): readonly number[] {
@@ -225,18 +228,21 @@ export function scalar<C>(
 
 /** @internal The object of a label-less Counter family: with the integer lane when Rust gave it one. */
 export function scalarCounter(h: FamilyHandle): Counter {
-  return scalar(h, (s, o, d, u) => (h.info.intLane ? new LaneCounter(s, o, d, u) : new Counter(s, o, d)))
+  return scalar(h, (s, o, d, u) => (h.info.intLane ? new LaneCounter(s, o, d, u, intLaneOffset(h.info)) : new Counter(s, o, d)))
 }
 
 /** @internal The IntCounter twin of `scalarCounter`. */
 export function scalarIntCounter(h: FamilyHandle): IntCounter {
-  return scalar(h, (s, o, d, u) => (h.info.intLane ? (new LaneIntCounter(s, o, d, u) as IntCounter) : new IntCounter(s, o, d)))
+  return scalar(h, (s, o, d, u) =>
+    h.info.intLane ? (new LaneIntCounter(s, o, d, u, intLaneOffset(h.info)) as IntCounter) : new IntCounter(s, o, d),
+  )
 }
 
 /** @internal The object of a label-less Histogram family. */
 export function scalarHistogram(h: FamilyHandle): Histogram {
   const bounds = Float64Array.from(h.info.buckets)
-  return scalar(h, (s, o, d) => new Histogram(s, o, d, bounds))
+  const sumAt = sumOffset(h.info)
+  return scalar(h, (s, o, d) => new Histogram(s, o, d, bounds, sumAt))
 }
 
 /** Shared parts of every Vec: label resolution, bound children, remove and reset. */
@@ -381,12 +387,14 @@ export class IntGaugeVec<L extends string> extends GaugeVec<L> {
 
 export class HistogramVec<L extends string> extends VecBase<L, Histogram> {
   /** @internal */ readonly b: Float64Array
+  /** @internal */ readonly sumAt: number
   constructor(h: FamilyHandle, labelNames: readonly L[]) {
     super(h, labelNames)
     this.b = Float64Array.from(h.info.buckets)
+    this.sumAt = sumOffset(h.info)
   }
   protected child(slab: Float64Array, off: number): Histogram {
-    return new Histogram(slab, off, this, this.b)
+    return new Histogram(slab, off, this, this.b, this.sumAt)
   }
   observe(v: number, labels: Labels<L>): void {
     // The value is checked before the labels resolve: a bad value never creates a series.
@@ -395,7 +403,7 @@ export class HistogramVec<L extends string> extends VecBase<L, Histogram> {
     const s = this.slabs[k >>> SHIFT]
     const o = k & MASK
     s[o + j] += 1
-    s[o + this.b.length + 1] += v
+    s[o + this.sumAt] += v
   }
   /**
    * Starts a timer; the returned function observes the elapsed seconds for `labels` and returns
@@ -415,7 +423,7 @@ export class HistogramVec<L extends string> extends VecBase<L, Histogram> {
   }
   getSum(labels: Labels<L>): number {
     const k = this.x.resolve(labels)
-    return this.slabs[k >>> SHIFT][(k & MASK) + this.b.length + 1] ?? 0
+    return this.slabs[k >>> SHIFT][(k & MASK) + this.sumAt] ?? 0
   }
   /** The bucket upper bounds (without `+Inf`). */
   get buckets(): readonly number[] {

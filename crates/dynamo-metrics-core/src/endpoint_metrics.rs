@@ -2,8 +2,8 @@
 //! endpoint, with Dynamo's names, help texts and (since 2026-04) widened duration buckets.
 
 use crate::error::Result;
-use crate::series::family::MetricKind;
 use crate::hierarchy::NodeId;
+use crate::series::family::MetricKind;
 use crate::series::registry::{Created, FamilySpec, Registry};
 
 pub const REQUEST_DURATION_BUCKETS: [f64; 17] = [
@@ -11,8 +11,9 @@ pub const REQUEST_DURATION_BUCKETS: [f64; 17] = [
     600.0,
 ];
 
-/// (name, kind, help, label names) in the order [`create`] returns them.
-const FAMILIES: [(&str, MetricKind, &str, &[&str]); 7] = [
+/// (name, kind, help, label names) in the order [`create`] returns them; the JS side takes the
+/// names from here (see `crate::contracts`).
+pub const FAMILIES: [(&str, MetricKind, &str, &[&str]); 7] = [
     (
         "requests_total",
         MetricKind::IntCounter,

@@ -4,18 +4,26 @@
 use crate::error::{ErrorKind, MetricsError, Result};
 use crate::names;
 
+/// Index of a level in the hierarchy.
 pub type NodeId = u32;
+/// The runtime level.
 pub const ROOT: NodeId = 0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A kind of level of the hierarchy.
 pub enum Level {
+    /// The `DistributedRuntime` itself (the root).
     Runtime,
+    /// A namespace (namespaces nest).
     Namespace,
+    /// A component of a namespace.
     Component,
+    /// An endpoint of a component.
     Endpoint,
 }
 
 impl Level {
+    /// The child level the binding names `namespace`, `component` or `endpoint`.
     pub fn parse(s: &str) -> Result<Level> {
         match s {
             "namespace" => Ok(Level::Namespace),
@@ -30,6 +38,7 @@ impl Level {
         }
     }
 
+    /// The level's name in messages.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Runtime => "runtime",
@@ -60,19 +69,27 @@ impl Level {
     }
 }
 
+/// One level.
 pub struct Node {
+    /// Its parent (None for the root).
     pub parent: Option<NodeId>,
+    /// What kind of level it is.
     pub level: Level,
+    /// Its name as given.
     pub name: String,
     /// Sanitized label value of this level (empty for the runtime).
     pub label: String,
+    /// Its child levels.
     pub children: Vec<NodeId>,
     /// Auto labels as (key, value), sorted by key.
     pub auto_labels: Vec<(String, String)>,
+    /// The families created at this level.
     pub families: Vec<u32>,
+    /// The metrics callbacks registered at this level.
     pub callbacks: Vec<u32>,
 }
 
+/// Every level of a runtime.
 pub struct Hierarchy {
     nodes: Vec<Node>,
 }
@@ -84,6 +101,7 @@ impl Default for Hierarchy {
 }
 
 impl Hierarchy {
+    /// A hierarchy holding the root only.
     pub fn new() -> Self {
         Hierarchy {
             nodes: vec![Node {
@@ -99,10 +117,12 @@ impl Hierarchy {
         }
     }
 
+    /// Level `id`.
     pub fn node(&self, id: NodeId) -> Result<&Node> {
         self.nodes.get(id as usize).ok_or_else(|| unknown_node(id))
     }
 
+    /// Level `id`, to change.
     pub fn node_mut(&mut self, id: NodeId) -> Result<&mut Node> {
         self.nodes
             .get_mut(id as usize)

@@ -1,9 +1,346 @@
-//! Prometheus text format 0.0.4 value and escaping helpers.
+//! The Prometheus text exposition, format 0.0.4: family headers, sample lines, histogram
+//! expansion, value spelling and escaping, in one place. A second format (OpenMetrics, protobuf)
+//! is a sibling module that walks the same [`EncodePlan`] with its own [`Cursor`].
 //!
-//! These run once or more per exposed line (100k+ per scrape), so they append straight into the
-//! caller's buffer and never allocate on their own.
+//! Label text is rendered and escaped once, when a series is created (see [`FamilyText`] and the
+//! series records of [`Family`]), never per scrape. The value helpers run once or more per
+//! exposed line (100k+ per scrape), so they append straight into the caller's buffer and never
+//! allocate on their own.
 
-use std::io::Write;
+use std::io::Write as _;
+
+use super::{Cursor, EncodePlan};
+use crate::series::{Family, MetricKind, Registry, Series};
+
+/// Renders `root` and its descendants: families merged by name and sorted, empty ones left out.
+pub fn encode(
+    registry: &Registry,
+    root: crate::hierarchy::NodeId,
+    values: &[f64],
+    out: &mut Vec<u8>,
+) {
+    let plan = super::plan(registry, root);
+    encode_some(
+        registry,
+        &plan,
+        values,
+        &mut Cursor::default(),
+        out,
+        usize::MAX,
+    );
+}
+
+/// Continues rendering `plan` at `cur` until `out` holds about `limit` bytes; returns true
+/// when everything is written. Between calls the table may change: families only grow, and a
+/// removed series is skipped, so a resumed render stays valid text.
+pub fn encode_some(
+    registry: &Registry,
+    plan: &EncodePlan,
+    values: &[f64],
+    cur: &mut Cursor,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> bool {
+    let families = registry.families();
+    while let Some(group) = plan.groups.get(cur.group) {
+        if !cur.header_done {
+            let Some(first) = group
+                .iter()
+                .map(|&f| &families[f as usize])
+                .find(|f| f.live_series() > 0)
+            else {
+                cur.group += 1;
+                continue;
+            };
+            write_header(out, first);
+            cur.header_done = true;
+        }
+        while let Some(&f) = group.get(cur.family) {
+            let fam = &families[f as usize];
+            cur.series = encode_series(fam, values, cur.series, out, limit);
+            if cur.series < fam.series_len() {
+                return false;
+            }
+            cur.family += 1;
+            cur.series = 0;
+        }
+        *cur = Cursor {
+            group: cur.group + 1,
+            ..Cursor::default()
+        };
+        if out.len() >= limit {
+            return plan.groups.get(cur.group).is_none();
+        }
+    }
+    true
+}
+
+/// `# HELP` and `# TYPE` of a family name (once per name, however many levels hold it).
+fn write_header(out: &mut Vec<u8>, f: &Family) {
+    out.extend_from_slice(b"# HELP ");
+    out.extend_from_slice(f.name.as_bytes());
+    out.push(b' ');
+    write_help(out, &f.help);
+    out.extend_from_slice(b"\n# TYPE ");
+    out.extend_from_slice(f.name.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(type_name(f.kind).as_bytes());
+    out.push(b'\n');
+}
+
+/// The `# TYPE` word of a kind.
+pub fn type_name(kind: MetricKind) -> &'static str {
+    match kind {
+        MetricKind::Counter | MetricKind::IntCounter => "counter",
+        MetricKind::Gauge | MetricKind::IntGauge => "gauge",
+        MetricKind::Histogram => "histogram",
+    }
+}
+
+/// The sample names a family of `kind` named `name` writes in this format, and the ones the
+/// OpenMetrics sibling will (`_created`): no other family may take any of them.
+pub fn sample_names(kind: MetricKind, name: &str) -> Vec<String> {
+    match kind {
+        MetricKind::Histogram => ["", "_bucket", "_sum", "_count", "_created"]
+            .iter()
+            .map(|s| format!("{name}{s}"))
+            .collect(),
+        MetricKind::Counter | MetricKind::IntCounter => {
+            let mut v = vec![name.to_string()];
+            if let Some(base) = name.strip_suffix("_total") {
+                v.push(format!("{base}_created"));
+            }
+            v
+        }
+        MetricKind::Gauge | MetricKind::IntGauge => vec![name.to_string()],
+    }
+}
+
+/// Writes live series of `f` from index `from` on until `out` reaches `limit` bytes; returns the
+/// index to continue from (`series_len()` when done). `values` is the slab snapshot.
+fn encode_series(
+    f: &Family,
+    values: &[f64],
+    from: usize,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> usize {
+    let value_of =
+        |slot: u32, off: u32| -> f64 { values.get((slot + off) as usize).copied().unwrap_or(0.0) };
+    let layout = f.layout;
+    let mut i = from;
+    let mut bucket = Vec::new();
+    while i < f.series_len() && out.len() < limit {
+        let Some(s) = f.series(i) else {
+            break;
+        };
+        i += 1;
+        if let Some(m) = f.native(i - 1) {
+            write_line(f, out, s, m.value());
+            continue;
+        }
+        if s.slot == crate::series::NO_SLOT {
+            continue;
+        }
+        if let Some(lane) = layout.int_lane {
+            let lane = values
+                .get((s.slot + lane) as usize)
+                .map_or(0, |v| v.to_bits());
+            write_line(f, out, s, value_of(s.slot, 0) + lane as f64);
+            continue;
+        }
+        let (Some(first), Some(sum)) = (layout.buckets, layout.sum) else {
+            write_line(f, out, s, value_of(s.slot, 0));
+            continue;
+        };
+        // A histogram writes its labels on every bucket line: render them once per series.
+        let n = f.buckets.len() as u32;
+        bucket.clear();
+        bucket.extend_from_slice(f.name.as_bytes());
+        bucket.extend_from_slice(b"_bucket{");
+        f.text.write_segs(&f.text.template, f, s, &mut bucket);
+        let body_end = bucket.len();
+        if f.text.has_labels() {
+            bucket.push(b',');
+        }
+        bucket.extend_from_slice(b"le=\"");
+        let mut cumulative = 0.0;
+        for b in 0..=n {
+            cumulative += value_of(s.slot, first + b);
+            out.extend_from_slice(&bucket);
+            out.extend_from_slice(&f.text.bound_text[b as usize]);
+            write_value(out, cumulative);
+            out.push(b'\n');
+        }
+        let body = &bucket[f.name.len() + 8..body_end];
+        write_line_with(f, out, "_sum", body, value_of(s.slot, sum));
+        write_line_with(f, out, "_count", body, cumulative);
+    }
+    i
+}
+
+fn write_line(f: &Family, out: &mut Vec<u8>, s: &Series, v: f64) {
+    f.text.write_segs(&f.text.line, f, s, out);
+    write_value(out, v);
+    out.push(b'\n');
+}
+
+/// A line whose label body is already rendered.
+fn write_line_with(f: &Family, out: &mut Vec<u8>, suffix: &str, body: &[u8], v: f64) {
+    out.extend_from_slice(f.name.as_bytes());
+    out.extend_from_slice(suffix.as_bytes());
+    if !body.is_empty() {
+        out.push(b'{');
+        out.extend_from_slice(body);
+        out.push(b'}');
+    }
+    out.push(b' ');
+    write_value(out, v);
+    out.push(b'\n');
+}
+
+/// A piece of a family's pre-rendered label text: literal bytes, or the value of a variable
+/// label (its index in the declared label names).
+#[derive(Clone)]
+pub(crate) enum Seg {
+    Lit(Vec<u8>),
+    Var(usize),
+}
+
+/// A family's text pieces, rendered once when it is created.
+pub struct FamilyText {
+    /// Each bucket line's text after `le="`: the bound, the closing quote and brace, a space.
+    bound_text: Vec<Vec<u8>>,
+    /// Const and variable labels merged and sorted: literal text and value holes.
+    template: Vec<Seg>,
+    /// A whole counter/gauge line up to its value: `name{labels} `, fewest pieces to copy.
+    line: Vec<Seg>,
+}
+
+impl FamilyText {
+    /// The text pieces of family `name`.
+    pub fn new(
+        name: &str,
+        const_labels: &[(String, String)],
+        label_names: &[String],
+        buckets: &[f64],
+    ) -> FamilyText {
+        let mut bound_text: Vec<Vec<u8>> = buckets
+            .iter()
+            .map(|&b| {
+                let mut t = Vec::new();
+                write_bound(&mut t, b);
+                t.extend_from_slice(b"\"} ");
+                t
+            })
+            .collect();
+        bound_text.push(b"+Inf\"} ".to_vec());
+        let template = build_template(const_labels, label_names);
+        let line = line_template(name, &template);
+        FamilyText {
+            bound_text,
+            template,
+            line,
+        }
+    }
+
+    /// Whether a sample line has a label body.
+    pub fn has_labels(&self) -> bool {
+        !self.template.is_empty()
+    }
+
+    /// The variable labels in the order a series record stores them (template order).
+    pub fn record_order(&self) -> impl Iterator<Item = usize> + '_ {
+        self.template.iter().filter_map(|seg| match seg {
+            Seg::Var(i) => Some(*i),
+            Seg::Lit(_) => None,
+        })
+    }
+
+    /// Writes `segs` (the template or the line) with the values of series `s`; the Var segments
+    /// come in template order, the order of the series' record.
+    fn write_segs(&self, segs: &[Seg], f: &Family, s: &Series, out: &mut Vec<u8>) {
+        let mut rest = f.record(s);
+        for seg in segs {
+            match seg {
+                Seg::Lit(b) => out.extend_from_slice(b),
+                Seg::Var(_) => {
+                    let (len, n) = crate::series::chunked::read_varint(rest);
+                    out.extend_from_slice(&rest[n..n + len]);
+                    rest = &rest[n + len..];
+                }
+            }
+        }
+    }
+}
+
+/// `name{` + template + `} ` (or `name ` without labels) with adjacent literals merged.
+fn line_template(name: &str, template: &[Seg]) -> Vec<Seg> {
+    let mut out: Vec<Seg> = Vec::with_capacity(template.len() + 2);
+    let push_lit = |out: &mut Vec<Seg>, bytes: &[u8]| match out.last_mut() {
+        Some(Seg::Lit(l)) => l.extend_from_slice(bytes),
+        _ => out.push(Seg::Lit(bytes.to_vec())),
+    };
+    push_lit(&mut out, name.as_bytes());
+    if template.is_empty() {
+        push_lit(&mut out, b" ");
+        return out;
+    }
+    push_lit(&mut out, b"{");
+    for seg in template {
+        match seg {
+            Seg::Lit(b) => push_lit(&mut out, b),
+            Seg::Var(i) => out.push(Seg::Var(*i)),
+        }
+    }
+    push_lit(&mut out, b"} ");
+    out
+}
+
+/// Merges const and variable labels into one sorted template of literal text and value holes.
+fn build_template(const_labels: &[(String, String)], label_names: &[String]) -> Vec<Seg> {
+    enum L<'a> {
+        Const(&'a str, &'a str),
+        Var(&'a str, usize),
+    }
+    let mut all: Vec<L> = const_labels
+        .iter()
+        .map(|(k, v)| L::Const(k, v))
+        .chain(label_names.iter().enumerate().map(|(i, k)| L::Var(k, i)))
+        .collect();
+    all.sort_by(|a, b| {
+        let key = |l: &L| match l {
+            L::Const(k, _) | L::Var(k, _) => k.to_string(),
+        };
+        key(a).cmp(&key(b))
+    });
+    let mut segs: Vec<Seg> = Vec::new();
+    let mut lit = Vec::new();
+    for (i, l) in all.iter().enumerate() {
+        if i > 0 {
+            lit.push(b',');
+        }
+        match l {
+            L::Const(k, v) => {
+                lit.extend_from_slice(k.as_bytes());
+                lit.extend_from_slice(b"=\"");
+                write_label_value(&mut lit, v);
+                lit.push(b'"');
+            }
+            L::Var(k, idx) => {
+                lit.extend_from_slice(k.as_bytes());
+                lit.extend_from_slice(b"=\"");
+                segs.push(Seg::Lit(std::mem::take(&mut lit)));
+                segs.push(Seg::Var(*idx));
+                lit.push(b'"');
+            }
+        }
+    }
+    if !lit.is_empty() {
+        segs.push(Seg::Lit(lit));
+    }
+    segs
+}
 
 /// 2^63 as f64: below it an integer-valued f64 fits an i64 exactly, so `itoa` can print it.
 const I64_LIMIT: f64 = 9_223_372_036_854_775_808.0;

@@ -1,20 +1,29 @@
-//! One metric family at one hierarchy level: its description, the pre-rendered label template and
-//! its series. Label text is rendered and escaped once, when a series is created, never per scrape.
+//! One metric family at one hierarchy level: its description, its slot layout and its series.
+//! A series is its first slot plus a record of its variable label values, escaped once at
+//! creation for the text formats (see [`crate::encode::text`]).
 
-use super::chunked::{read_varint, write_varint, ByteArena, Chunked};
+use super::chunked::{write_varint, ByteArena, Chunked};
+use super::layout::SlotLayout;
+use crate::encode::text::{self, FamilyText};
 use crate::error::{ErrorKind, MetricsError, Result};
-use crate::encode::text as format;
 
+/// The five metric types of the Rust API Dynamo's metrics are written with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MetricKind {
+    /// f64 counter.
     Counter,
+    /// Integer counter.
     IntCounter,
+    /// f64 gauge.
     Gauge,
+    /// Integer gauge.
     IntGauge,
+    /// Histogram with fixed buckets.
     Histogram,
 }
 
 impl MetricKind {
+    /// The kind the binding names `counter`, `intcounter`, `gauge`, `intgauge` or `histogram`.
     pub fn parse(s: &str) -> Result<MetricKind> {
         Ok(match s {
             "counter" => MetricKind::Counter,
@@ -31,15 +40,7 @@ impl MetricKind {
         })
     }
 
-    /// The `# TYPE` word.
-    pub fn type_name(self) -> &'static str {
-        match self {
-            MetricKind::Counter | MetricKind::IntCounter => "counter",
-            MetricKind::Gauge | MetricKind::IntGauge => "gauge",
-            MetricKind::Histogram => "histogram",
-        }
-    }
-
+    /// The name of the JS class, for messages.
     pub fn display(self) -> &'static str {
         match self {
             MetricKind::Counter => "Counter",
@@ -51,17 +52,22 @@ impl MetricKind {
     }
 }
 
-/// Where a series' value lives: a slot range in the JS slabs, or a Rust-side metric.
+/// Where a series' value lives when it is not in the JS slabs: a Rust-side metric.
 #[derive(Clone)]
 pub enum NativeMetric {
+    /// f64 counter.
     Counter(prometheus::Counter),
+    /// Integer counter.
     IntCounter(prometheus::IntCounter),
+    /// f64 gauge.
     Gauge(prometheus::Gauge),
+    /// Integer gauge.
     IntGauge(prometheus::IntGauge),
 }
 
 impl NativeMetric {
-    fn value(&self) -> f64 {
+    /// The current value.
+    pub fn value(&self) -> f64 {
         match self {
             NativeMetric::Counter(c) => c.get(),
             NativeMetric::IntCounter(c) => c.get() as f64,
@@ -71,44 +77,39 @@ impl NativeMetric {
     }
 }
 
+/// The slot of a removed series (and of a native one).
 pub const NO_SLOT: u32 = u32::MAX;
 
+/// One series of a family.
 #[derive(Clone, Copy)]
-struct Series {
+pub struct Series {
     /// First slot in the slabs, or NO_SLOT once removed (or for native series).
-    slot: u32,
-    /// Offset of this series' record in `arena`: each escaped variable label value, LEB128
-    /// length first.
+    pub slot: u32,
+    /// Offset of this series' record in the family's arena: each escaped variable label value,
+    /// LEB128 length first.
     arena_off: u32,
 }
 
-#[derive(Clone)]
-enum Seg {
-    Lit(Vec<u8>),
-    Var(usize),
-}
-
+/// A metric family at one level.
 pub struct Family {
+    /// The level that holds it.
     pub node: u32,
+    /// Full exposition name.
     pub name: String,
+    /// Help text as given.
     pub help: String,
+    /// Its type.
     pub kind: MetricKind,
+    /// Variable label names, in declaration order.
     pub label_names: Vec<String>,
     /// Auto plus user const labels, sorted by key.
     pub const_labels: Vec<(String, String)>,
+    /// Histogram bounds (empty for other kinds).
     pub buckets: Vec<f64>,
-    /// Slots per series: 1; 2 with the integer lane; buckets + `+Inf` + sum for histograms.
-    pub width: u32,
-    /// A label-less counter: slot 0 holds `incBy` amounts (f64), slot 1 is a u64 that `inc()`
-    /// adds 1 to as two u32 halves. Repeated float adds to one slot wait on each other (~3 ns
-    /// each on x64); integer adds don't (~1 ns). Vec series keep one slot: less memory, and
-    /// their hot path spreads over many slots anyway.
-    pub int_lane: bool,
-    /// Each bucket line's text after `le="`: the bound, the closing quote and brace, a space.
-    bound_text: Vec<Vec<u8>>,
-    template: Vec<Seg>,
-    /// A whole counter/gauge line up to its value: `name{labels} `, fewest pieces to copy.
-    line: Vec<Seg>,
+    /// Where each series' values sit.
+    pub layout: SlotLayout,
+    /// Pre-rendered text pieces.
+    pub text: FamilyText,
     series: Chunked<Series>,
     arena: ByteArena,
     /// Where a record is assembled before it goes to the arena (reused).
@@ -118,6 +119,7 @@ pub struct Family {
 }
 
 impl Family {
+    /// A family without series.
     pub fn new(
         node: u32,
         name: String,
@@ -127,27 +129,8 @@ impl Family {
         const_labels: Vec<(String, String)>,
         buckets: Vec<f64>,
     ) -> Family {
-        let int_lane =
-            matches!(kind, MetricKind::Counter | MetricKind::IntCounter) && label_names.is_empty();
-        let width = if kind == MetricKind::Histogram {
-            buckets.len() as u32 + 2
-        } else if int_lane {
-            2
-        } else {
-            1
-        };
-        let mut bound_text: Vec<Vec<u8>> = buckets
-            .iter()
-            .map(|&b| {
-                let mut t = Vec::new();
-                format::write_bound(&mut t, b);
-                t.extend_from_slice(b"\"} ");
-                t
-            })
-            .collect();
-        bound_text.push(b"+Inf\"} ".to_vec());
-        let template = build_template(&const_labels, &label_names);
-        let line = line_template(&name, &template);
+        let layout = SlotLayout::of(kind, !label_names.is_empty(), buckets.len());
+        let text = FamilyText::new(&name, &const_labels, &label_names, &buckets);
         Family {
             node,
             name,
@@ -156,11 +139,8 @@ impl Family {
             label_names,
             const_labels,
             buckets,
-            width,
-            int_lane,
-            bound_text,
-            template,
-            line,
+            layout,
+            text,
             series: Chunked::new(),
             arena: ByteArena::default(),
             record: Vec::new(),
@@ -169,6 +149,12 @@ impl Family {
         }
     }
 
+    /// Slots per series.
+    pub fn width(&self) -> u32 {
+        self.layout.width
+    }
+
+    /// Series not removed.
     pub fn live_series(&self) -> usize {
         self.live
     }
@@ -224,15 +210,11 @@ impl Family {
     pub fn add_series(&mut self, slot: u32, values: &[&str]) -> u32 {
         self.record.clear();
         // In template (label-name) order, so rendering reads the record front to back.
-        let order = self.template.iter().filter_map(|seg| match seg {
-            Seg::Var(i) => Some(*i),
-            Seg::Lit(_) => None,
-        });
-        for v in order.map(|i| values[i]) {
+        for i in self.text.record_order() {
             // One length byte is the common case; a longer prefix is spliced in when needed.
             let start = self.record.len();
             self.record.push(0);
-            format::write_label_value(&mut self.record, v);
+            text::write_label_value(&mut self.record, values[i]);
             let len = self.record.len() - start - 1;
             if len < 0x80 {
                 self.record[start] = len as u8;
@@ -248,6 +230,7 @@ impl Family {
         (self.series.len() - 1) as u32
     }
 
+    /// Adds a series whose value is a Rust-side metric.
     pub fn add_native(&mut self, metric: NativeMetric, values: &[&str]) {
         self.add_series(NO_SLOT, values);
         self.natives.push(metric);
@@ -280,181 +263,23 @@ impl Family {
         freed
     }
 
-    /// Writes `segs` (the template or the line template) with the values of series `s`; the Var
-    /// segments come in template order, the order of the series' record.
-    fn write_segs(&self, segs: &[Seg], s: &Series, out: &mut Vec<u8>) {
-        let mut rest = self.arena.from(s.arena_off);
-        for seg in segs {
-            match seg {
-                Seg::Lit(b) => out.extend_from_slice(b),
-                Seg::Var(_) => {
-                    let (len, n) = read_varint(rest);
-                    out.extend_from_slice(&rest[n..n + len]);
-                    rest = &rest[n + len..];
-                }
-            }
-        }
-    }
-
-    fn write_body(&self, s: &Series, out: &mut Vec<u8>) {
-        self.write_segs(&self.template, s, out);
-    }
-
-    pub fn has_labels(&self) -> bool {
-        !self.template.is_empty()
-    }
-
-    /// Writes live series from index `from` on until `out` reaches `limit` bytes; returns the
-    /// index to continue from (`series_len()` when done). `values` is the slab snapshot.
-    pub fn encode_series(
-        &self,
-        values: &[f64],
-        from: usize,
-        out: &mut Vec<u8>,
-        limit: usize,
-    ) -> usize {
-        let value_of = |slot: u32, off: u32| -> f64 {
-            values.get((slot + off) as usize).copied().unwrap_or(0.0)
-        };
-        let mut i = from;
-        let mut bucket = Vec::new();
-        while i < self.series.len() && out.len() < limit {
-            let Some(s) = self.series.get(i) else {
-                break;
-            };
-            i += 1;
-            if let Some(m) = self.natives.get(i - 1) {
-                self.write_line(out, s, m.value());
-                continue;
-            }
-            if s.slot == NO_SLOT {
-                continue;
-            }
-            if self.int_lane {
-                let lane = values.get(s.slot as usize + 1).map_or(0, |v| v.to_bits());
-                self.write_line(out, s, value_of(s.slot, 0) + lane as f64);
-                continue;
-            }
-            if self.kind != MetricKind::Histogram {
-                self.write_line(out, s, value_of(s.slot, 0));
-                continue;
-            }
-            // A histogram writes its labels on every bucket line: render them once per series.
-            let n = self.buckets.len() as u32;
-            bucket.clear();
-            bucket.extend_from_slice(self.name.as_bytes());
-            bucket.extend_from_slice(b"_bucket{");
-            self.write_body(s, &mut bucket);
-            let body_end = bucket.len();
-            if self.has_labels() {
-                bucket.push(b',');
-            }
-            bucket.extend_from_slice(b"le=\"");
-            let mut cumulative = 0.0;
-            for b in 0..=n {
-                cumulative += value_of(s.slot, b);
-                out.extend_from_slice(&bucket);
-                out.extend_from_slice(&self.bound_text[b as usize]);
-                format::write_value(out, cumulative);
-                out.push(b'\n');
-            }
-            let body = &bucket[self.name.len() + 8..body_end];
-            self.write_line_with(out, "_sum", body, value_of(s.slot, n + 1));
-            self.write_line_with(out, "_count", body, cumulative);
-        }
-        i
-    }
-
-    /// Number of series slots (live or removed), the end index for [`Family::encode_series`].
+    /// Number of series slots (live or removed): the end index of a walk over the series.
     pub fn series_len(&self) -> usize {
         self.series.len()
     }
 
-    fn write_line(&self, out: &mut Vec<u8>, s: &Series, v: f64) {
-        self.write_segs(&self.line, s, out);
-        format::write_value(out, v);
-        out.push(b'\n');
+    /// Series `i` (live or removed).
+    pub fn series(&self, i: usize) -> Option<&Series> {
+        self.series.get(i)
     }
 
-    /// A line whose label body is already rendered.
-    fn write_line_with(&self, out: &mut Vec<u8>, suffix: &str, body: &[u8], v: f64) {
-        out.extend_from_slice(self.name.as_bytes());
-        out.extend_from_slice(suffix.as_bytes());
-        if !body.is_empty() {
-            out.push(b'{');
-            out.extend_from_slice(body);
-            out.push(b'}');
-        }
-        out.push(b' ');
-        format::write_value(out, v);
-        out.push(b'\n');
+    /// The Rust-side metric of series `i`, if it is one.
+    pub fn native(&self, i: usize) -> Option<&NativeMetric> {
+        self.natives.get(i)
     }
-}
 
-/// `name{` + template + `} ` (or `name ` without labels) with adjacent literals merged.
-fn line_template(name: &str, template: &[Seg]) -> Vec<Seg> {
-    let mut out: Vec<Seg> = Vec::with_capacity(template.len() + 2);
-    let push_lit = |out: &mut Vec<Seg>, bytes: &[u8]| match out.last_mut() {
-        Some(Seg::Lit(l)) => l.extend_from_slice(bytes),
-        _ => out.push(Seg::Lit(bytes.to_vec())),
-    };
-    push_lit(&mut out, name.as_bytes());
-    if template.is_empty() {
-        push_lit(&mut out, b" ");
-        return out;
+    /// The record of `s` up to the end of its arena chunk (records carry their lengths).
+    pub fn record(&self, s: &Series) -> &[u8] {
+        self.arena.from(s.arena_off)
     }
-    push_lit(&mut out, b"{");
-    for seg in template {
-        match seg {
-            Seg::Lit(b) => push_lit(&mut out, b),
-            Seg::Var(i) => out.push(Seg::Var(*i)),
-        }
-    }
-    push_lit(&mut out, b"} ");
-    out
-}
-
-/// Merges const and variable labels into one sorted template of literal text and value holes.
-fn build_template(const_labels: &[(String, String)], label_names: &[String]) -> Vec<Seg> {
-    enum L<'a> {
-        Const(&'a str, &'a str),
-        Var(&'a str, usize),
-    }
-    let mut all: Vec<L> = const_labels
-        .iter()
-        .map(|(k, v)| L::Const(k, v))
-        .chain(label_names.iter().enumerate().map(|(i, k)| L::Var(k, i)))
-        .collect();
-    all.sort_by(|a, b| {
-        let key = |l: &L| match l {
-            L::Const(k, _) | L::Var(k, _) => k.to_string(),
-        };
-        key(a).cmp(&key(b))
-    });
-    let mut segs: Vec<Seg> = Vec::new();
-    let mut lit = Vec::new();
-    for (i, l) in all.iter().enumerate() {
-        if i > 0 {
-            lit.push(b',');
-        }
-        match l {
-            L::Const(k, v) => {
-                lit.extend_from_slice(k.as_bytes());
-                lit.extend_from_slice(b"=\"");
-                format::write_label_value(&mut lit, v);
-                lit.push(b'"');
-            }
-            L::Var(k, idx) => {
-                lit.extend_from_slice(k.as_bytes());
-                lit.extend_from_slice(b"=\"");
-                segs.push(Seg::Lit(std::mem::take(&mut lit)));
-                segs.push(Seg::Var(*idx));
-                lit.push(b'"');
-            }
-        }
-    }
-    if !lit.is_empty() {
-        segs.push(Seg::Lit(lit));
-    }
-    segs
 }
