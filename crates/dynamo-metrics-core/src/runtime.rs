@@ -37,14 +37,17 @@ pub struct JsLimits {
     pub max_string_length: usize,
 }
 
+/// A scrape whose callbacks run: the level it scrapes and, once the JS side committed it, its
+/// snapshot.
+pub(crate) type Running = (NodeId, Option<Vec<f64>>);
+
 /// One runtime.
 pub struct Runtime {
     registry: RwLock<Registry>,
     slabs: Slabs,
     invoker: RwLock<Option<Arc<dyn CallbackInvoker>>>,
-    /// Scrapes whose callbacks run, by token: the level they scrape and, once the JS side
-    /// committed it, their snapshot.
-    pub(crate) snapshots: Mutex<HashMap<u64, (NodeId, Option<Vec<f64>>)>>,
+    /// Scrapes whose callbacks run, by token.
+    pub(crate) snapshots: Mutex<HashMap<u64, Running>>,
     pub(crate) next_token: AtomicU64,
     pub(crate) single_flight: SingleFlight<Arc<Vec<f64>>>,
     pub(crate) config: SystemConfig,
