@@ -64,12 +64,11 @@ export declare class NativeRuntime {
   /** Called by the JS hook, on the JS thread, after the callbacks of scrape `token` settled. */
   commitSnapshot(token: number): void
   /**
-   * Runs the subtree's callbacks with `hook` (the scrape hook, called here on the JS thread:
-   * no Rust thread is woken to start them) and renders `node` and its descendants: here and
-   * now when the callbacks all returned at once and the runtime is small, else on a Rust
-   * thread.
+   * Renders `node` and its descendants for `prometheusMetricsFmt()`, running the subtree's
+   * callbacks with `hook` on this (the JS) thread; `caller` is the token of the scrape whose
+   * callback is asking, if one is. Where and when it renders is the core's choice.
    */
-  renderWith(node: number, hook: (arg: ScrapeRequest) => Array<string> | Promise<Array<string>>): string | Promise<string>
+  renderWith(node: number, caller: number | undefined | null, hook: (arg: ScrapeRequest) => Array<string> | Promise<Array<string>>): string | Promise<string>
   setHealthStatus(status: string): void
   /** Stops the server and the callbacks; the process can then exit. */
   shutdown(): Promise<void>
@@ -112,8 +111,10 @@ export interface FamilyInfo {
   name: string
   slot?: number
   width: number
-  /** Slot 1 of the series is a u64 integer lane (see `Family::int_lane`). */
+  /** Slot 1 of the series is a u64 integer lane (see `layout.intLane`). */
   intLane: boolean
+  /** Where the values of each series of this family sit. */
+  layout: SlotLayout
   buckets: Array<number>
   /** [key, value] pairs, auto labels included, sorted by key. */
   constLabels: Array<Array<string>>
@@ -173,24 +174,40 @@ export interface NatsInstance {
  */
 export declare function reserveSlots(handle: ExternalObject<Handle>, family: number, out: Uint32Array): void
 
+/**
+ * Options of `DistributedRuntime.create()`, declared once: the TS type is this struct's
+ * generated declaration (without the two fields the package sets itself).
+ */
 export interface RuntimeOptions {
+  /** Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`. */
   systemEnabled?: boolean
+  /** Port of the status server (0 = a free port); wins over `DYN_SYSTEM_PORT` and enables the server. */
   systemPort?: number
+  /** Address to bind; wins over `DYN_SYSTEM_HOST` (default `0.0.0.0`). */
   systemHost?: string
-  startingHealthStatus?: string
+  /** `ready` or `notready`; wins over `DYN_SYSTEM_STARTING_HEALTH_STATUS` (default `notready`). */
+  startingHealthStatus?: 'ready' | 'notready'
+  /** Wins over `DYN_SYSTEM_HEALTH_PATH` (default `/health`). */
   healthPath?: string
+  /** Wins over `DYN_SYSTEM_LIVE_PATH` (default `/live`). */
   livePath?: string
+  /** Endpoints that must be ready for `/health` to be 200; wins over `DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS`. */
   useEndpointHealthStatus?: Array<string>
+  /** Deadline for the callbacks of one scrape in ms; wins over `DYN_METRICS_SCRAPE_TIMEOUT_MS` (default 1000). */
   scrapeTimeoutMs?: number
-  /** NATS URL for the request plane (wins over `NATS_SERVER`). */
+  /** NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process. */
   natsServer?: string
-  /** f64 slots per slab (the JS side allocates slabs of this size). */
+  /** @internal f64 slots per slab (the JS side allocates slabs of this size). */
   slabSize: number
+  /** @internal The longest string the JS engine can create, in UTF-16 units. */
+  maxStringLength: number
 }
 
 /** What the JS scrape hook receives: the callbacks to run and the snapshot token to commit. */
 export interface ScrapeRequest {
+  /** Callback ids, in registration order. */
   ids: Array<number>
+  /** The snapshot token to commit under. */
   token: number
 }
 
@@ -204,3 +221,15 @@ export interface ServerInfo {
  * in-process plane's stats so both report the same name.
  */
 export declare function serviceNameOf(namespace: string, component: string): string
+
+/** Where a series' values sit in its slot range (Rust's `series::layout`); offsets from its first slot. */
+export interface SlotLayout {
+  /** Slots per series. */
+  width: number
+  /** The u64 integer lane of a label-less counter (two u32 halves, low first). */
+  intLane?: number
+  /** A histogram's first bucket count (one per bound, then `+Inf`; the count is their sum). */
+  buckets?: number
+  /** A histogram's sum of observed values. */
+  sum?: number
+}

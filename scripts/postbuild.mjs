@@ -4,8 +4,11 @@
 import { createRequire } from 'node:module'
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 
-const nativeDts = new URL('../dist/cjs/native.d.ts', import.meta.url)
-writeFileSync(nativeDts, readFileSync(nativeDts, 'utf8').replaceAll("'../index'", "'../../index'"))
+// src-ts/binding/ imports the loader's types as '../../index'; from dist/cjs/binding/ that is one level more.
+for (const f of ['native.d.ts', 'options.d.ts']) {
+  const dts = new URL(`../dist/cjs/binding/${f}`, import.meta.url)
+  writeFileSync(dts, readFileSync(dts, 'utf8').replaceAll("'../../index'", "'../../../index'"))
+}
 
 const require = createRequire(import.meta.url)
 const cjs = require('../dist/cjs/index.js')

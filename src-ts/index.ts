@@ -62,6 +62,7 @@ export {
   NatsError,
   HandlerError,
   EndpointError,
+  ScrapeError,
 } from './errors'
 /** Prometheus's default histogram buckets (defined once, in the Rust core). */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze(native.defaultBuckets())

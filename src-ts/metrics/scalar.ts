@@ -1,4 +1,4 @@
-import { histogramCountAt, histogramSumOffset, laneIndex, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
+import { histogramCountAt, intLaneOffset, laneIndex, OFFSET_MASK, SLAB_SHIFT, sumOffset } from '../series/layout'
 import { DETACHED } from '../series/slab-store'
 import { describe, type FamilyHandle, type MetricDescription } from './family'
 import { AMOUNT, INCREMENT, INTEGER, invalidValue, NUMBER, OBSERVATION } from './values'
@@ -77,10 +77,10 @@ function withLane(Base: typeof Counter) {
     /** @internal The slab's u32 view. */ readonly lanes: Uint32Array
     /** @internal The u32 index of the lane's low half. */ readonly lane: number
     /** @internal */
-    constructor(slab: Float64Array, offset: number, d: MetricDescription, lanes: Uint32Array) {
+    constructor(slab: Float64Array, offset: number, d: MetricDescription, lanes: Uint32Array, laneAt: number) {
       super(slab, offset, d)
       this.lanes = lanes
-      this.lane = laneIndex(offset)
+      this.lane = laneIndex(offset, laneAt)
     }
     override inc(v?: number): void {
       if (v !== undefined) {
@@ -148,10 +148,10 @@ export class Histogram extends Cell {
   /** @internal The bucket upper bounds. */ readonly bounds: Float64Array
   /** @internal Offset of the sum from the series' first slot. */ readonly sumAt: number
   /** @internal */
-  constructor(slab: Float64Array, offset: number, d: MetricDescription, bounds: Float64Array) {
+  constructor(slab: Float64Array, offset: number, d: MetricDescription, bounds: Float64Array, sumAt: number) {
     super(slab, offset, d)
     this.bounds = bounds
-    this.sumAt = histogramSumOffset(bounds.length)
+    this.sumAt = sumAt
   }
   observe(v: number): void {
     const bucket = bucketOf(this.name, this.bounds, v, false)
@@ -195,16 +195,17 @@ export function scalar<C>(
 
 /** @internal The object of a label-less Counter family: with the integer lane when Rust gave it one. */
 export function scalarCounter(h: FamilyHandle): Counter {
-  return scalar(h, (s, o, d, u) => (h.info.intLane ? new LaneCounter(s, o, d, u) : new Counter(s, o, d)))
+  return scalar(h, (s, o, d, u) => (h.info.intLane ? new LaneCounter(s, o, d, u, intLaneOffset(h.info)) : new Counter(s, o, d)))
 }
 
 /** @internal The IntCounter twin of `scalarCounter`. */
 export function scalarIntCounter(h: FamilyHandle): IntCounter {
-  return scalar(h, (s, o, d, u) => (h.info.intLane ? (new LaneIntCounter(s, o, d, u) as unknown as IntCounter) : new IntCounter(s, o, d)))
+  return scalar(h, (s, o, d, u) => (h.info.intLane ? (new LaneIntCounter(s, o, d, u, intLaneOffset(h.info)) as unknown as IntCounter) : new IntCounter(s, o, d)))
 }
 
 /** @internal The object of a label-less Histogram family. */
 export function scalarHistogram(h: FamilyHandle): Histogram {
   const bounds = Float64Array.from(h.info.buckets)
-  return scalar(h, (s, o, d) => new Histogram(s, o, d, bounds))
+  const sumAt = sumOffset(h.info)
+  return scalar(h, (s, o, d) => new Histogram(s, o, d, bounds, sumAt))
 }

@@ -1,5 +1,5 @@
 import { call } from '../errors'
-import { histogramCountAt, histogramSumOffset, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
+import { histogramCountAt, OFFSET_MASK, SLAB_SHIFT, sumOffset } from '../series/layout'
 import { LabelIndex, type Labels } from '../series/label-index'
 import { describe, type FamilyHandle, type MetricDescription } from './family'
 import { bucketOf, Counter, Gauge, Histogram, IntCounter, IntGauge, secondsSince } from './scalar'
@@ -178,10 +178,10 @@ export class HistogramVec<L extends string> extends VecBase<L, Histogram> {
   constructor(h: FamilyHandle, labelNames: readonly L[]) {
     super(h, labelNames)
     this.bounds = Float64Array.from(h.info.buckets)
-    this.sumAt = histogramSumOffset(this.bounds.length)
+    this.sumAt = sumOffset(h.info)
   }
   protected child(slab: Float64Array, offset: number): Histogram {
-    return new Histogram(slab, offset, this, this.bounds)
+    return new Histogram(slab, offset, this, this.bounds, this.sumAt)
   }
   /** Writes two slots (a bucket and the sum), so it resolves once and writes both itself. */
   observe(v: number, labels: Labels<L>): void {

@@ -1,5 +1,6 @@
 import { type ConstLabels, pairs } from '../metrics/constructors'
 import { call } from '../errors'
+import { ENDPOINT_METRICS, type EndpointMetric } from '../binding/contracts.generated'
 import {
   type Histogram,
   type IntCounter,
@@ -10,7 +11,7 @@ import {
   scalarIntCounter,
   type FamilyHandle,
 } from '../metrics'
-import type { NativeRuntime } from '../native'
+import type { FamilyInfo, NativeRuntime } from '../native'
 import type { SlabStore } from '../series/slab-store'
 
 export type ErrorType =
@@ -33,15 +34,21 @@ export class EndpointMetrics {
   private readonly errorChildren = new Map<ErrorType, IntCounter>()
 
   constructor(rt: NativeRuntime, store: SlabStore, node: number, labels: ConstLabels | undefined) {
-    const infos = call(() => rt.createEndpointMetrics(node, pairs(labels)))
-    const h = (i: number): FamilyHandle => ({ rt, store, info: infos[i] })
-    this.requests = scalarIntCounter(h(0))
-    this.duration = scalarHistogram(h(1))
-    this.inflight = scalar(h(2), (s, o, d) => new IntGauge(s, o, d))
-    this.requestBytes = scalarIntCounter(h(3))
-    this.responseBytes = scalarIntCounter(h(4))
-    this.errors = new IntCounterVec(h(5), ['error_type'] as const)
-    this.cancellations = scalarIntCounter(h(6))
+    const infos = new Map<string, FamilyInfo>()
+    for (const info of call(() => rt.createEndpointMetrics(node, pairs(labels)))) infos.set(info.name, info)
+    // By name, from the list Rust declares (see contracts.generated.ts), not by position.
+    const h = (family: EndpointMetric): FamilyHandle => {
+      const info = infos.get(ENDPOINT_METRICS[family])
+      if (info === undefined) throw new TypeError(`the core created no endpoint metric '${family}'`)
+      return { rt, store, info }
+    }
+    this.requests = scalarIntCounter(h('requests_total'))
+    this.duration = scalarHistogram(h('request_duration_seconds'))
+    this.inflight = scalar(h('inflight_requests'), (s, o, d) => new IntGauge(s, o, d))
+    this.requestBytes = scalarIntCounter(h('request_bytes_total'))
+    this.responseBytes = scalarIntCounter(h('response_bytes_total'))
+    this.errors = new IntCounterVec(h('errors_total'), ['error_type'] as const)
+    this.cancellations = scalarIntCounter(h('cancellation_total'))
   }
 
   /** Errors of every type so far. */

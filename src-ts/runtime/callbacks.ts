@@ -1,3 +1,4 @@
+import { scrapeContext } from '../binding/scrape-context'
 import { messageOf } from '../errors'
 import type { NativeRuntime, ScrapeRequest } from '../native'
 
@@ -54,7 +55,7 @@ export class CallbackTable {
       const e = this.entries.get(id)
       if (e === undefined || e.run !== null) continue
       try {
-        const r = e.fn()
+        const r = scrapeContext.run(req.token, e.fn)
         if (r !== undefined && r !== null && typeof (r as Promise<void>).then === 'function') {
           e.run = Promise.resolve(r).then(
             () => {

@@ -1,3 +1,5 @@
+import { constants as bufferConstants } from 'node:buffer'
+import type { RuntimeOptions } from '../binding/options'
 import { call, callAsync } from '../errors'
 import { type FrontendMetrics, type FrontendMetricsOptions, frontendMetricsOf, releaseFrontendMetrics } from '../frontend'
 import { native } from '../native'
@@ -7,26 +9,7 @@ import { SlabStore } from '../series/slab-store'
 import { CallbackTable } from './callbacks'
 import { cached, Level, Namespace } from './levels'
 
-export interface RuntimeOptions {
-  /** Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`. */
-  systemEnabled?: boolean
-  /** Port of the status server (0 = a free port); wins over `DYN_SYSTEM_PORT` and enables the server. */
-  systemPort?: number
-  /** Address to bind; wins over `DYN_SYSTEM_HOST` (default `0.0.0.0`). */
-  systemHost?: string
-  /** `ready` or `notready`; wins over `DYN_SYSTEM_STARTING_HEALTH_STATUS` (default `notready`). */
-  startingHealthStatus?: 'ready' | 'notready'
-  /** Wins over `DYN_SYSTEM_HEALTH_PATH` (default `/health`). */
-  healthPath?: string
-  /** Wins over `DYN_SYSTEM_LIVE_PATH` (default `/live`). */
-  livePath?: string
-  /** Endpoints that must be ready for `/health` to be 200; wins over `DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS`. */
-  useEndpointHealthStatus?: string[]
-  /** Deadline for the callbacks of one scrape in ms; wins over `DYN_METRICS_SCRAPE_TIMEOUT_MS` (default 1000). */
-  scrapeTimeoutMs?: number
-  /** NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process. */
-  natsServer?: string
-}
+export type { RuntimeOptions }
 
 export interface SystemStatusServerInfo {
   readonly host: string
@@ -54,7 +37,8 @@ export class DistributedRuntime extends Level {
   /** Creates the runtime; starts the status server when the options or environment enable it. */
   static async create(options: RuntimeOptions = {}): Promise<DistributedRuntime> {
     const callbacks = new CallbackTable()
-    const rt = await callAsync(() => native.createRuntime({ ...options, slabSize: SLAB_SIZE }, callbacks.hook))
+    const init = { ...options, slabSize: SLAB_SIZE, maxStringLength: bufferConstants.MAX_STRING_LENGTH }
+    const rt = await callAsync(() => native.createRuntime(init, callbacks.hook))
     callbacks.rt = rt
     const info = rt.serverInfo
     const server = info ? Object.freeze({ host: info.host, port: info.port }) : null

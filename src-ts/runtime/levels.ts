@@ -1,3 +1,4 @@
+import { scrapeContext } from '../binding/scrape-context'
 import type { MetricsCallback, MetricsCallbackOptions } from './callbacks'
 import { call, callAsync, ConfigError } from '../errors'
 import { Metrics } from '../metrics/constructors'
@@ -49,8 +50,9 @@ export abstract class Level {
   prometheusMetricsFmt(): Promise<string> {
     return callAsync(async () => {
       this.shared.store.registrar.flush()
-      // Called on the JS thread, so Rust runs the callbacks from here, through the same hook.
-      return this.shared.rt.renderWith(this.node, this.shared.callbacks.hook)
+      // Called on the JS thread, so Rust runs the callbacks from here, through the same hook. From
+      // inside a callback, the scrape running it comes along (see scrapeContext).
+      return this.shared.rt.renderWith(this.node, scrapeContext.getStore() ?? null, this.shared.callbacks.hook)
     })
   }
 

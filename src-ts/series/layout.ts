@@ -1,8 +1,9 @@
 /**
- * Where a series' values sit in the slabs: the one TS file that knows the slot layout Rust
- * reads at scrape time (Rust's `Family::width` and its encoder hold the other side). Every
- * offset the metric classes use comes from here, so the contract can be swapped in whole.
+ * Where a series' values sit in the slabs. The offsets inside a series come from Rust
+ * (`series::layout`, handed over per family as `FamilyInfo.layout`); this file adds the slab
+ * addressing that only JS uses.
  */
+export { intLaneOffset, sumOffset } from '../binding/layout'
 
 /** log2 of the slots per slab; a slot number is `slab << SLAB_SHIFT | offset`. */
 export const SLAB_SHIFT = 13
@@ -21,14 +22,6 @@ export function offsetOf(slot: number): number {
   return slot & OFFSET_MASK
 }
 
-/**
- * A histogram series with `bounds` finite bounds: the count of bucket k at `+k`, of `+Inf` at
- * `+bounds`, then the sum. The total count is not stored: it is the buckets' sum.
- */
-export function histogramSumOffset(bounds: number): number {
-  return bounds + 1
-}
-
 /** Buckets of a histogram series with `bounds` finite bounds (`+Inf` included). */
 export function histogramBucketSlots(bounds: number): number {
   return bounds + 1
@@ -43,12 +36,12 @@ export function histogramCountAt(slab: Float64Array, offset: number, bounds: num
 }
 
 /**
- * A label-less counter Rust gave an integer lane: the slot after its f64 value holds a u64 that
- * Rust adds to it when it renders, written from JS as two u32 halves (little-endian, like every
- * Node target). Returns the u32 index of the low half for a series at `offset`.
+ * A label-less counter Rust gave an integer lane: the slot at `laneAt` (`intLaneOffset`) holds a
+ * u64 that Rust adds to its f64 value when it renders, written from JS as two u32 halves
+ * (little-endian, like every Node target). Returns the u32 index of the low half.
  */
-export function laneIndex(offset: number): number {
-  return (offset + 1) * 2
+export function laneIndex(offset: number, laneAt: number): number {
+  return (offset + laneAt) * 2
 }
 
 /** The u32 view of a slab, for the integer lanes. */

@@ -2,9 +2,9 @@
 //! `cargo run --release -p dynamo-metrics-core --example encode_100k`
 use std::time::Instant;
 
-use dynamo_metrics_core::family::MetricKind;
+use dynamo_metrics_core::encode::text;
 use dynamo_metrics_core::hierarchy::{Level, ROOT};
-use dynamo_metrics_core::registry::{FamilySpec, Registry};
+use dynamo_metrics_core::series::{FamilySpec, MetricKind, Registry};
 
 fn main() {
     let mut reg = Registry::new(8192);
@@ -35,7 +35,7 @@ fn main() {
     for _ in 0..15 {
         out.clear();
         let t = Instant::now();
-        reg.encode(ROOT, &values, &mut out);
+        text::encode(&reg, ROOT, &values, &mut out);
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let len = out.len();

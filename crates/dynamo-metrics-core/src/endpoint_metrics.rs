@@ -2,17 +2,18 @@
 //! endpoint, with Dynamo's names, help texts and (since 2026-04) widened duration buckets.
 
 use crate::error::Result;
-use crate::family::MetricKind;
 use crate::hierarchy::NodeId;
-use crate::registry::{Created, FamilySpec, Registry};
+use crate::series::family::MetricKind;
+use crate::series::registry::{Created, FamilySpec, Registry};
 
 pub const REQUEST_DURATION_BUCKETS: [f64; 17] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
     600.0,
 ];
 
-/// (name, kind, help, label names) in the order [`create`] returns them.
-const FAMILIES: [(&str, MetricKind, &str, &[&str]); 7] = [
+/// (name, kind, help, label names) in the order [`create`] returns them; the JS side takes the
+/// names from here (see `crate::contracts`).
+pub const FAMILIES: [(&str, MetricKind, &str, &[&str]); 7] = [
     (
         "requests_total",
         MetricKind::IntCounter,

@@ -275,9 +275,9 @@ mod tests {
 
 #[cfg(test)]
 mod registry_tests {
-    use crate::family::MetricKind;
     use crate::hierarchy::{Level, ROOT};
-    use crate::registry::{FamilySpec, Registry};
+    use crate::series::MetricKind;
+    use crate::series::{FamilySpec, Registry};
 
     #[test]
     fn prefixed_families_have_no_hierarchy_labels() {

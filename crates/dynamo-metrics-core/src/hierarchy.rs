@@ -4,18 +4,26 @@
 use crate::error::{ErrorKind, MetricsError, Result};
 use crate::names;
 
+/// Index of a level in the hierarchy.
 pub type NodeId = u32;
+/// The runtime level.
 pub const ROOT: NodeId = 0;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A kind of level of the hierarchy.
 pub enum Level {
+    /// The `DistributedRuntime` itself (the root).
     Runtime,
+    /// A namespace (namespaces nest).
     Namespace,
+    /// A component of a namespace.
     Component,
+    /// An endpoint of a component.
     Endpoint,
 }
 
 impl Level {
+    /// The child level the binding names `namespace`, `component` or `endpoint`.
     pub fn parse(s: &str) -> Result<Level> {
         match s {
             "namespace" => Ok(Level::Namespace),
@@ -30,6 +38,7 @@ impl Level {
         }
     }
 
+    /// The level's name in messages.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Runtime => "runtime",
@@ -60,19 +69,27 @@ impl Level {
     }
 }
 
+/// One level.
 pub struct Node {
+    /// Its parent (None for the root).
     pub parent: Option<NodeId>,
+    /// What kind of level it is.
     pub level: Level,
+    /// Its name as given.
     pub name: String,
     /// Sanitized label value of this level (empty for the runtime).
     pub label: String,
+    /// Its child levels.
     pub children: Vec<NodeId>,
     /// Auto labels as (key, value), sorted by key.
     pub auto_labels: Vec<(String, String)>,
+    /// The families created at this level.
     pub families: Vec<u32>,
+    /// The metrics callbacks registered at this level.
     pub callbacks: Vec<u32>,
 }
 
+/// Every level of a runtime.
 pub struct Hierarchy {
     nodes: Vec<Node>,
 }
@@ -84,6 +101,7 @@ impl Default for Hierarchy {
 }
 
 impl Hierarchy {
+    /// A hierarchy holding the root only.
     pub fn new() -> Self {
         Hierarchy {
             nodes: vec![Node {
@@ -99,10 +117,12 @@ impl Hierarchy {
         }
     }
 
+    /// Level `id`.
     pub fn node(&self, id: NodeId) -> Result<&Node> {
         self.nodes.get(id as usize).ok_or_else(|| unknown_node(id))
     }
 
+    /// Level `id`, to change.
     pub fn node_mut(&mut self, id: NodeId) -> Result<&mut Node> {
         self.nodes
             .get_mut(id as usize)
@@ -185,59 +205,4 @@ impl Hierarchy {
 
 fn unknown_node(id: NodeId) -> MetricsError {
     MetricsError::new(ErrorKind::Closed, format!("unknown hierarchy node {id}"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn same_child_twice_is_the_same_node() {
-        let mut h = Hierarchy::new();
-        let a = h.child(ROOT, Level::Namespace, "ns").unwrap();
-        let b = h.child(ROOT, Level::Namespace, "ns").unwrap();
-        assert_eq!(a, b);
-        let c = h.child(a, Level::Component, "comp").unwrap();
-        let e = h.child(c, Level::Endpoint, "ep").unwrap();
-        assert_eq!(h.child(c, Level::Endpoint, "ep").unwrap(), e);
-        assert_eq!(
-            h.node(e).unwrap().auto_labels,
-            vec![
-                ("dynamo_component".to_string(), "comp".to_string()),
-                ("dynamo_endpoint".to_string(), "ep".to_string()),
-                ("dynamo_namespace".to_string(), "ns".to_string()),
-            ]
-        );
-        assert_eq!(h.subtree(ROOT), vec![ROOT, a, c, e]);
-        assert_eq!(h.subtree(c), vec![c, e]);
-    }
-
-    #[test]
-    fn hierarchy_names_are_sanitized_and_nested_namespaces_join() {
-        let mut h = Hierarchy::new();
-        let a = h.child(ROOT, Level::Namespace, "@@123").unwrap();
-        assert_eq!(h.node(a).unwrap().label, "_123");
-        let inner = h.child(a, Level::Namespace, "inner").unwrap();
-        let c = h.child(inner, Level::Component, "comp").unwrap();
-        let labels = &h.node(c).unwrap().auto_labels;
-        assert!(labels.contains(&("dynamo_namespace".into(), "_123_inner".into())));
-        assert!(labels.contains(&("dynamo_component".into(), "comp".into())));
-    }
-
-    #[test]
-    fn collisions_and_bad_levels_are_errors() {
-        let mut h = Hierarchy::new();
-        let ns = h.child(ROOT, Level::Namespace, "ns").unwrap();
-        let c = h.child(ns, Level::Component, "comp").unwrap();
-        h.child(c, Level::Endpoint, "a-b").unwrap();
-        let err = h.child(c, Level::Endpoint, "a_b").unwrap_err();
-        assert_eq!(err.kind, ErrorKind::InvalidName);
-        assert!(err.message.contains("'a_b'") && err.message.contains("'a-b'"));
-        assert!(h.child(ROOT, Level::Component, "x").is_err());
-        assert!(h.child(ns, Level::Endpoint, "x").is_err());
-        assert_eq!(
-            h.child(c, Level::Endpoint, "").unwrap_err().kind,
-            ErrorKind::InvalidName
-        );
-    }
 }

@@ -198,7 +198,7 @@ pub fn validate_help(help: &str, metric: &str) -> Result<()> {
 /// Spells a bound the way the exposition does (`+Inf`, `NaN`, `1`), so messages match the output.
 fn bound_text(v: f64) -> String {
     let mut out = Vec::new();
-    crate::format::write_bound(&mut out, v);
+    crate::encode::text::write_bound(&mut out, v);
     String::from_utf8(out).expect("formatted numbers are ASCII")
 }
 

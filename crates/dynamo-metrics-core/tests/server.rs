@@ -53,7 +53,7 @@ async fn configured_server_end_to_end() {
             ("DYN_SYSTEM_STARTING_HEALTH_STATUS", "ready"),
         ],
         &ConfigOverrides {
-            system_port: Some(0),
+            system_port: Some(0.0),
             ..Default::default()
         },
     )

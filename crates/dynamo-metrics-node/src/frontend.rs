@@ -8,10 +8,11 @@ use std::time::{Duration, Instant};
 
 use dynamo_metrics_core::frontend::{self, LogBuckets};
 use napi::bindgen_prelude::Float64Array;
-use napi::{Result, Status};
 use napi_derive::napi;
 
-use crate::js;
+use dynamo_metrics_core::{ErrorKind, MetricsError};
+
+use crate::{js, Result};
 
 #[napi(object)]
 pub struct FrontendBucketsOverride {
@@ -87,10 +88,10 @@ impl CoarseClock {
     #[napi(constructor)]
     pub fn new(mut buf: Float64Array, tick_us: u32) -> Result<Self> {
         if buf.is_empty() || tick_us == 0 {
-            return Err(napi::Error::new(
-                Status::InvalidArg,
-                "[ERR_DYNAMO_CONFIG] the clock needs a non-empty buffer and a tick > 0 us",
-            ));
+            return Err(js(MetricsError::new(
+                ErrorKind::Config,
+                "the clock needs a non-empty buffer and a tick > 0 us",
+            )));
         }
         // SAFETY: only the pointer is taken here; the thread is the only writer.
         let slot = Slot(unsafe { buf.as_mut() }.as_mut_ptr());
@@ -109,7 +110,12 @@ impl CoarseClock {
                     std::thread::sleep(tick);
                 }
             })
-            .map_err(|e| napi::Error::from_reason(format!("cannot start the clock thread: {e}")))?;
+            .map_err(|e| {
+                js(MetricsError::new(
+                    ErrorKind::Config,
+                    format!("cannot start the clock thread: {e}"),
+                ))
+            })?;
         Ok(CoarseClock {
             stop,
             thread: Some(thread),

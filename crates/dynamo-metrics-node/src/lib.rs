@@ -1,55 +1,138 @@
-//! N-API binding of dynamo-metrics-core. A thin layer: argument conversion, the JS callback hook,
-//! and error codes. Metric updates never come through here; they write JS slabs directly.
+//! N-API binding of dynamo-metrics-core. It only converts: JS arguments to core types, core
+//! results and errors to JS values (an error's code travels as the thrown error's `code`). Metric
+//! updates never come through here; they write JS slabs directly.
 
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 
 use dynamo_metrics_core::config::{ConfigOverrides, SystemConfig};
-use dynamo_metrics_core::family::MetricKind;
 use dynamo_metrics_core::hierarchy::Level;
-use dynamo_metrics_core::registry::{Created, FamilySpec};
-use dynamo_metrics_core::runtime::{Inline, Runtime};
-use dynamo_metrics_core::scrape::{CallbackInvoker, InvokeFuture};
+use dynamo_metrics_core::runtime::{JsLimits, Runtime};
+use dynamo_metrics_core::scrape::{CallbackInvoker, HookRun, InvokeFuture, Rendered, ScrapeCall};
+use dynamo_metrics_core::series::layout::SlotLayout as CoreLayout;
+use dynamo_metrics_core::series::{Created, FamilySpec, MetricKind};
 use dynamo_metrics_core::MetricsError;
 use napi::bindgen_prelude::{
-    Either, External, Float64Array, Function, Promise, PromiseRaw, Uint32Array, Uint8Array,
+    Either, External, Float64Array, Function, Promise, PromiseRaw, ToNapiValue, Uint32Array,
+    Uint8Array,
 };
 use napi::threadsafe_function::ThreadsafeFunction;
-use napi::{Env, Result, Status};
+use napi::{Env, JsError, Status};
 use napi_derive::napi;
 
 pub mod frontend;
 pub mod plane;
 
-/// napi-rs only throws `Status` codes from `#[napi]` functions, so the core's error code travels as
-/// a `[CODE] ` prefix of the message; `src-ts/errors.ts` turns it into a typed error class.
-pub(crate) fn js(e: MetricsError) -> napi::Error {
-    napi::Error::new(
-        Status::InvalidArg,
-        format!("[{}] {}", e.kind.code(), e.message),
-    )
+/// Results of the binding's functions: the error's status string becomes the JS error's `code`.
+pub(crate) type Result<T> = std::result::Result<T, napi::Error<String>>;
+
+/// A core error as the JS error `src-ts/binding/errors.ts` turns into its class.
+pub(crate) fn js(e: MetricsError) -> napi::Error<String> {
+    napi::Error::new(e.kind.code().to_string(), e.message)
 }
 
+/// A napi error (a failed conversion or call) with its status as the code.
+pub(crate) fn napi_error(e: napi::Error) -> napi::Error<String> {
+    napi::Error::new(e.status.as_ref().to_string(), e.reason)
+}
+
+/// Runs `fut` on the runtime's threads; its core error rejects the Promise with the same coded
+/// error a synchronous call throws. (A Rust-side rejection can only carry a napi `Status`, so the
+/// error object is made on the JS thread, where the result arrives.)
+pub(crate) fn coded<'env, T, F>(env: &'env Env, fut: F) -> Result<PromiseRaw<'env, T>>
+where
+    T: ToNapiValue + Send + 'static,
+    F: Future<Output = dynamo_metrics_core::Result<T>> + Send + 'static,
+{
+    env.spawn_future_with_callback(async move { Ok(fut.await) }, |env, r| {
+        r.map_err(|e| {
+            let thrown = JsError::from(js(e)).into_unknown(*env);
+            napi::Error::from(thrown)
+        })
+    })
+    .map_err(napi_error)
+}
+
+/// Options of `DistributedRuntime.create()`, declared once: the TS type is this struct's
+/// generated declaration (without the two fields the package sets itself).
 #[napi(object)]
 pub struct RuntimeOptions {
+    /// Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`.
     pub system_enabled: Option<bool>,
-    pub system_port: Option<u32>,
+    /// Port of the status server (0 = a free port); wins over `DYN_SYSTEM_PORT` and enables the server.
+    pub system_port: Option<f64>,
+    /// Address to bind; wins over `DYN_SYSTEM_HOST` (default `0.0.0.0`).
     pub system_host: Option<String>,
+    /// `ready` or `notready`; wins over `DYN_SYSTEM_STARTING_HEALTH_STATUS` (default `notready`).
+    #[napi(ts_type = "'ready' | 'notready'")]
     pub starting_health_status: Option<String>,
+    /// Wins over `DYN_SYSTEM_HEALTH_PATH` (default `/health`).
     pub health_path: Option<String>,
+    /// Wins over `DYN_SYSTEM_LIVE_PATH` (default `/live`).
     pub live_path: Option<String>,
+    /// Endpoints that must be ready for `/health` to be 200; wins over `DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS`.
     pub use_endpoint_health_status: Option<Vec<String>>,
-    pub scrape_timeout_ms: Option<u32>,
-    /// NATS URL for the request plane (wins over `NATS_SERVER`).
+    /// Deadline for the callbacks of one scrape in ms; wins over `DYN_METRICS_SCRAPE_TIMEOUT_MS` (default 1000).
+    pub scrape_timeout_ms: Option<f64>,
+    /// NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process.
     pub nats_server: Option<String>,
-    /// f64 slots per slab (the JS side allocates slabs of this size).
+    /// @internal f64 slots per slab (the JS side allocates slabs of this size).
     pub slab_size: u32,
+    /// @internal The longest string the JS engine can create, in UTF-16 units.
+    pub max_string_length: u32,
+}
+
+impl RuntimeOptions {
+    /// The one conversion: every field is named, so a new option cannot be left out.
+    fn into_core(self) -> (ConfigOverrides, JsLimits) {
+        let RuntimeOptions {
+            system_enabled,
+            system_port,
+            system_host,
+            starting_health_status,
+            health_path,
+            live_path,
+            use_endpoint_health_status,
+            scrape_timeout_ms,
+            nats_server,
+            slab_size,
+            max_string_length,
+        } = self;
+        let overrides = ConfigOverrides {
+            system_enabled,
+            system_port,
+            system_host,
+            starting_health_status,
+            health_path,
+            live_path,
+            use_endpoint_health_status,
+            scrape_timeout_ms,
+            nats_server,
+        };
+        let limits = JsLimits {
+            slab_size,
+            max_string_length: max_string_length as usize,
+        };
+        (overrides, limits)
+    }
 }
 
 /// What the JS scrape hook receives: the callbacks to run and the snapshot token to commit.
 #[napi(object)]
 pub struct ScrapeRequest {
+    /// Callback ids, in registration order.
     pub ids: Vec<u32>,
+    /// The snapshot token to commit under.
     pub token: f64,
+}
+
+impl From<ScrapeCall> for ScrapeRequest {
+    fn from(c: ScrapeCall) -> Self {
+        ScrapeRequest {
+            ids: c.ids,
+            token: c.token as f64,
+        }
+    }
 }
 
 /// What the hook returns: the failures at once, or a Promise of them (async callbacks).
@@ -57,29 +140,29 @@ type HookResult = Either<Vec<String>, Promise<Vec<String>>>;
 
 type Hook = ThreadsafeFunction<ScrapeRequest, HookResult, ScrapeRequest, Status, false, true>;
 
-/// The hook's result as the core awaits it.
-fn awaited(r: HookResult) -> InvokeFuture {
+/// The hook's result as the core takes it.
+fn hook_run(r: napi::Result<HookResult>) -> HookRun {
     match r {
-        Either::A(failures) => Box::pin(async move { Ok(failures) }),
-        Either::B(promise) => Box::pin(async move { promise.await.map_err(|e| e.reason.clone()) }),
+        Ok(Either::A(failures)) => HookRun::Done(failures),
+        Ok(Either::B(promise)) => HookRun::Pending(Box::pin(async move {
+            promise.await.map_err(|e| e.reason.clone())
+        })),
+        Err(e) => HookRun::Failed(e.reason.clone()),
     }
 }
 
 struct HookInvoker(Arc<Hook>);
 
 impl CallbackInvoker for HookInvoker {
-    fn invoke(&self, ids: Vec<u32>, token: u64) -> InvokeFuture {
+    fn invoke(&self, call: ScrapeCall) -> InvokeFuture {
         let hook = Arc::clone(&self.0);
         Box::pin(async move {
-            let req = ScrapeRequest {
-                ids,
-                token: token as f64,
-            };
-            let r = hook
-                .call_async_catch(req)
-                .await
-                .map_err(|e| e.reason.clone())?;
-            awaited(r).await
+            let r = hook.call_async_catch(call.into()).await;
+            match hook_run(r) {
+                HookRun::Done(failures) => Ok(failures),
+                HookRun::Pending(later) => later.await,
+                HookRun::Failed(msg) => Err(msg),
+            }
         })
     }
 }
@@ -99,32 +182,77 @@ pub struct FamilyOptions {
     pub prefix: Option<String>,
 }
 
+impl FamilyOptions {
+    /// The core's spec, and the prefix of a family outside the hierarchy.
+    fn into_core(self) -> dynamo_metrics_core::Result<(FamilySpec, Option<String>)> {
+        let spec = FamilySpec {
+            kind: MetricKind::parse(&self.kind)?,
+            vec: self.vec,
+            name: self.name,
+            help: self.help,
+            label_names: self.label_names,
+            const_labels: pairs(self.const_labels),
+            buckets: self.buckets,
+        };
+        Ok((spec, self.prefix))
+    }
+}
+
+/// Where a series' values sit in its slot range (Rust's `series::layout`); offsets from its first slot.
+#[napi(object)]
+pub struct SlotLayout {
+    /// Slots per series.
+    pub width: u32,
+    /// The u64 integer lane of a label-less counter (two u32 halves, low first).
+    pub int_lane: Option<u32>,
+    /// A histogram's first bucket count (one per bound, then `+Inf`; the count is their sum).
+    pub buckets: Option<u32>,
+    /// A histogram's sum of observed values.
+    pub sum: Option<u32>,
+}
+
+impl From<CoreLayout> for SlotLayout {
+    fn from(l: CoreLayout) -> Self {
+        SlotLayout {
+            width: l.width,
+            int_lane: l.int_lane,
+            buckets: l.buckets,
+            sum: l.sum,
+        }
+    }
+}
+
 #[napi(object)]
 pub struct FamilyInfo {
     pub id: u32,
     pub name: String,
     pub slot: Option<u32>,
     pub width: u32,
-    /// Slot 1 of the series is a u64 integer lane (see `Family::int_lane`).
+    /// Slot 1 of the series is a u64 integer lane (see `layout.intLane`).
     pub int_lane: bool,
+    /// Where the values of each series of this family sit.
+    pub layout: SlotLayout,
     pub buckets: Vec<f64>,
     /// [key, value] pairs, auto labels included, sorted by key.
     pub const_labels: Vec<Vec<String>>,
 }
 
-fn family_info(c: Created) -> FamilyInfo {
-    FamilyInfo {
-        id: c.family,
-        name: c.name,
-        slot: c.slot,
-        width: c.width,
-        int_lane: c.int_lane,
-        buckets: c.buckets,
-        const_labels: c
-            .const_labels
-            .into_iter()
-            .map(|(k, v)| vec![k, v])
-            .collect(),
+impl From<Created> for FamilyInfo {
+    fn from(c: Created) -> Self {
+        FamilyInfo {
+            id: c.family,
+            name: c.name,
+            slot: c.slot,
+            width: c.layout.width,
+            int_lane: c.layout.int_lane.is_some(),
+            layout: c.layout.into(),
+            buckets: c.buckets,
+            const_labels: c
+                .const_labels
+                .into_iter()
+                .map(|(k, v)| vec![k, v])
+                .collect(),
+        }
     }
 }
 
@@ -143,19 +271,29 @@ pub struct ServerInfo {
     pub port: u32,
 }
 
+impl From<std::net::SocketAddr> for ServerInfo {
+    fn from(a: std::net::SocketAddr) -> Self {
+        ServerInfo {
+            host: a.ip().to_string(),
+            port: a.port() as u32,
+        }
+    }
+}
+
 #[napi]
 pub struct NativeRuntime {
     pub(crate) rt: Arc<Runtime>,
     /// Keeps the JS slabs alive while Rust may read them.
     slabs: Mutex<Vec<Float64Array>>,
-    server: Option<ServerInfo>,
+    server: Option<std::net::SocketAddr>,
 }
 
 /// Resolves the configuration, starts the status server when enabled, and installs the hook.
 // The hook's type is spelled out for the generated index.d.ts (an alias would reach it as a name).
 #[allow(clippy::type_complexity)]
-#[napi]
-pub async fn create_runtime(
+#[napi(ts_return_type = "Promise<NativeRuntime>")]
+pub fn create_runtime<'env>(
+    env: &'env Env,
     options: RuntimeOptions,
     hook: ThreadsafeFunction<
         ScrapeRequest,
@@ -165,36 +303,17 @@ pub async fn create_runtime(
         false,
         true,
     >,
-) -> Result<NativeRuntime> {
-    let overrides = ConfigOverrides {
-        system_enabled: options.system_enabled,
-        system_port: options.system_port,
-        system_host: options.system_host,
-        starting_health_status: options.starting_health_status,
-        health_path: options.health_path,
-        live_path: options.live_path,
-        use_endpoint_health_status: options.use_endpoint_health_status,
-        scrape_timeout_ms: options.scrape_timeout_ms,
-        nats_server: options.nats_server,
-    };
-    let config = SystemConfig::from_process_env(&overrides).map_err(js)?;
-    let rt = Runtime::new(config, options.slab_size).map_err(js)?;
-    rt.set_invoker(Some(Arc::new(HookInvoker(Arc::new(hook)))));
-    rt.connect_nats().await.map_err(js)?;
-    let addr = match rt.start_server().await {
-        Ok(a) => a,
-        Err(e) => {
-            rt.shutdown().await;
-            return Err(js(e));
-        }
-    };
-    Ok(NativeRuntime {
-        rt,
-        slabs: Mutex::new(Vec::new()),
-        server: addr.map(|a| ServerInfo {
-            host: a.ip().to_string(),
-            port: a.port() as u32,
-        }),
+) -> Result<PromiseRaw<'env, NativeRuntime>> {
+    let (overrides, limits) = options.into_core();
+    coded(env, async move {
+        let config = SystemConfig::from_process_env(&overrides)?;
+        let rt = Runtime::start(config, limits, Arc::new(HookInvoker(Arc::new(hook)))).await?;
+        let server = rt.server_addr();
+        Ok(NativeRuntime {
+            rt,
+            slabs: Mutex::new(Vec::new()),
+            server,
+        })
     })
 }
 
@@ -204,8 +323,8 @@ pub fn default_buckets() -> Vec<f64> {
     dynamo_metrics_core::names::DEFAULT_BUCKETS.to_vec()
 }
 
-/// Plain-function handle for series creation (slot reservations and batches): `#[napi]` class
-/// methods cost ~0.7 µs each here (unwrap plus type-tag check), a plain function much less.
+/// Plain-function handle for series creation (slot reservations and batches): a plain function
+/// skips the unwrap and type-tag check of a class method, which series creation pays per call.
 pub struct Handle(Arc<Runtime>);
 
 /// Reserves `out.length` slot ranges of `family`'s width for series registered later in a batch,
@@ -215,8 +334,7 @@ pub fn reserve_slots(handle: &External<Handle>, family: u32, mut out: Uint32Arra
     let slots = handle
         .0
         .registry_mut()
-        .map_err(js)?
-        .reserve_slots(family, out.len() as u32)
+        .and_then(|mut r| r.reserve_slots(family, out.len() as u32))
         .map_err(js)?;
     // SAFETY: this runs on the JS thread inside the call, so no JS code touches `out` meanwhile.
     unsafe { out.as_mut() }.copy_from_slice(&slots);
@@ -239,8 +357,7 @@ pub fn add_series_batch(
     handle
         .0
         .registry_mut()
-        .map_err(js)?
-        .add_series_batch(ints, bytes)
+        .and_then(|mut r| r.add_series_batch(ints, bytes))
         .map_err(js)
 }
 
@@ -254,10 +371,7 @@ impl NativeRuntime {
 
     #[napi(getter)]
     pub fn server_info(&self) -> Option<ServerInfo> {
-        self.server.as_ref().map(|s| ServerInfo {
-            host: s.host.clone(),
-            port: s.port,
-        })
+        self.server.map(ServerInfo::from)
     }
 
     /// Returns the child level's node id (the same id when asked twice).
@@ -266,29 +380,21 @@ impl NativeRuntime {
         let level = Level::parse(&level).map_err(js)?;
         self.rt
             .registry_mut()
-            .map_err(js)?
-            .child(parent, level, &name)
+            .and_then(|mut r| r.child(parent, level, &name))
             .map_err(js)
     }
 
     #[napi]
     pub fn create_family(&self, node: u32, o: FamilyOptions) -> Result<FamilyInfo> {
-        let spec = FamilySpec {
-            kind: MetricKind::parse(&o.kind).map_err(js)?,
-            vec: o.vec,
-            name: o.name,
-            help: o.help,
-            label_names: o.label_names,
-            const_labels: pairs(o.const_labels),
-            buckets: o.buckets,
-        };
-        let mut registry = self.rt.registry_mut().map_err(js)?;
-        let c = match &o.prefix {
-            Some(p) => registry.create_prefixed_family(p, &spec),
-            None => registry.create_family(node, &spec),
-        }
-        .map_err(js)?;
-        Ok(family_info(c))
+        let (spec, prefix) = o.into_core().map_err(js)?;
+        self.rt
+            .registry_mut()
+            .and_then(|mut r| match &prefix {
+                Some(p) => r.create_prefixed_family(p, &spec),
+                None => r.create_family(node, &spec),
+            })
+            .map(FamilyInfo::from)
+            .map_err(js)
     }
 
     /// Creates the series of one label set; `values[i]` is null when the JS value had a bad type.
@@ -302,8 +408,7 @@ impl NativeRuntime {
         let pairs: Vec<(String, Option<String>)> = keys.into_iter().zip(values).collect();
         self.rt
             .registry_mut()
-            .map_err(js)?
-            .create_series(family, &pairs)
+            .and_then(|mut r| r.create_series(family, &pairs))
             .map_err(js)
     }
 
@@ -311,8 +416,7 @@ impl NativeRuntime {
     pub fn remove_series(&self, family: u32, slot: u32) -> Result<bool> {
         self.rt
             .registry_mut()
-            .map_err(js)?
-            .remove_series(family, slot)
+            .and_then(|mut r| r.remove_series(family, slot))
             .map_err(js)
     }
 
@@ -320,8 +424,7 @@ impl NativeRuntime {
     pub fn reset_family(&self, family: u32) -> Result<()> {
         self.rt
             .registry_mut()
-            .map_err(js)?
-            .reset_family(family)
+            .and_then(|mut r| r.reset_family(family))
             .map_err(js)
     }
 
@@ -343,8 +446,7 @@ impl NativeRuntime {
     pub fn register_callback(&self, node: u32) -> Result<u32> {
         self.rt
             .registry_mut()
-            .map_err(js)?
-            .register_callback(node)
+            .and_then(|mut r| r.register_callback(node))
             .map_err(js)
     }
 
@@ -362,41 +464,27 @@ impl NativeRuntime {
         self.rt.commit_snapshot(token as u64);
     }
 
-    /// Runs the subtree's callbacks with `hook` (the scrape hook, called here on the JS thread:
-    /// no Rust thread is woken to start them) and renders `node` and its descendants: here and
-    /// now when the callbacks all returned at once and the runtime is small, else on a Rust
-    /// thread.
+    /// Renders `node` and its descendants for `prometheusMetricsFmt()`, running the subtree's
+    /// callbacks with `hook` on this (the JS) thread; `caller` is the token of the scrape whose
+    /// callback is asking, if one is. Where and when it renders is the core's choice.
     #[napi(ts_return_type = "string | Promise<string>")]
     pub fn render_with<'env>(
         &self,
         env: &'env Env,
         node: u32,
+        caller: Option<f64>,
         hook: Function<'_, ScrapeRequest, Either<Vec<String>, Promise<Vec<String>>>>,
     ) -> Result<Either<String, PromiseRaw<'env, String>>> {
-        let claim = match self.rt.claim_inline(node).map_err(js)? {
-            Inline::Claimed(claim) => claim,
-            Inline::NoCallbacks if self.rt.renders_inline() => {
-                return Ok(Either::A(self.rt.render_now(node).map_err(js)?));
-            }
-            Inline::NoCallbacks | Inline::Busy => {
-                let rt = Arc::clone(&self.rt);
-                let later = async move { rt.scrape(node, None).await.map_err(js) };
-                return env.spawn_future(later).map(Either::B);
-            }
-        };
-        let req = ScrapeRequest {
-            ids: claim.ids.clone(),
-            token: claim.token as f64,
-        };
-        let ran: InvokeFuture = match hook.call(req) {
-            Ok(Either::A(failures)) if self.rt.renders_inline() => {
-                return Ok(Either::A(claim.render_now(failures)));
-            }
-            Ok(r) => awaited(r),
-            Err(e) => Box::pin(async move { Err(e.reason.clone()) }),
-        };
-        env.spawn_future(async move { claim.render(ran).await.map_err(js) })
-            .map(Either::B)
+        let rendered = self
+            .rt
+            .render(node, caller.map(|t| t as u64), |call| {
+                hook_run(hook.call(call.into()))
+            })
+            .map_err(js)?;
+        match rendered {
+            Rendered::Now(text) => Ok(Either::A(text)),
+            Rendered::Later(text) => coded(env, text).map(Either::B),
+        }
     }
 
     #[napi]

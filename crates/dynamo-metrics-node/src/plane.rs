@@ -10,12 +10,12 @@ use dynamo_metrics_core::nats::{
     service_name, IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec,
     ServedEndpoint,
 };
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
-use napi::{Result, Status};
+use napi::{Env, Status};
 use napi_derive::napi;
 
-use crate::{family_info, js, pairs, FamilyInfo, NativeRuntime};
+use crate::{coded, js, pairs, FamilyInfo, NativeRuntime, Result};
 
 /// A request or a cancellation for a served NATS endpoint, delivered to the JS ingress.
 #[napi(object)]
@@ -77,20 +77,32 @@ impl NatsServed {
     }
 
     /// Publishes one response of request `token`.
-    #[napi]
-    pub async fn send(&self, token: f64, payload: Buffer) -> Result<()> {
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn send<'env>(
+        &self,
+        env: &'env Env,
+        token: f64,
+        payload: Buffer,
+    ) -> Result<PromiseRaw<'env, ()>> {
         let bytes = Bytes::copy_from_slice(&payload);
-        self.inner.send(token as u64, bytes).await.map_err(js)
+        let inner = Arc::clone(&self.inner);
+        coded(env, async move { inner.send(token as u64, bytes).await })
     }
 
     /// Ends request `token`: a final message, or the handler's error.
-    #[napi]
-    pub async fn finish(&self, token: f64, payload: Buffer, error: Option<String>) -> Result<()> {
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn finish<'env>(
+        &self,
+        env: &'env Env,
+        token: f64,
+        payload: Buffer,
+        error: Option<String>,
+    ) -> Result<PromiseRaw<'env, ()>> {
         let bytes = Bytes::copy_from_slice(&payload);
-        self.inner
-            .finish(token as u64, bytes, error)
-            .await
-            .map_err(js)
+        let inner = Arc::clone(&self.inner);
+        coded(env, async move {
+            inner.finish(token as u64, bytes, error).await
+        })
     }
 
     /// The `statsHandler` value reported in `$SRV.STATS` (JSON text).
@@ -109,20 +121,24 @@ impl NatsServed {
 /// The responses of one NATS request.
 #[napi]
 pub struct NatsResponses {
-    inner: tokio::sync::Mutex<ResponseStream>,
+    inner: Arc<tokio::sync::Mutex<ResponseStream>>,
 }
 
 #[napi]
 impl NatsResponses {
     /// The next response payload, or null after the final one.
-    #[napi]
-    pub async fn next(&self, idle_ms: u32) -> Result<Option<Buffer>> {
-        let mut s = self.inner.lock().await;
-        let msg = s
-            .next(Duration::from_millis(idle_ms as u64))
-            .await
-            .map_err(js)?;
-        Ok(msg.map(|b| Buffer::from(b.to_vec())))
+    #[napi(ts_return_type = "Promise<Buffer | null>")]
+    pub fn next<'env>(
+        &self,
+        env: &'env Env,
+        idle_ms: u32,
+    ) -> Result<PromiseRaw<'env, Option<Buffer>>> {
+        let inner = Arc::clone(&self.inner);
+        coded(env, async move {
+            let mut s = inner.lock().await;
+            let msg = s.next(Duration::from_millis(idle_ms as u64)).await?;
+            Ok(msg.map(|b| Buffer::from(b.to_vec())))
+        })
     }
 }
 
@@ -154,7 +170,7 @@ impl NativeRuntime {
     ) -> Result<Vec<FamilyInfo>> {
         let mut reg = self.rt.registry_mut().map_err(js)?;
         let created = endpoint_metrics::create(&mut reg, node, &pairs(labels)).map_err(js)?;
-        Ok(created.into_iter().map(family_info).collect())
+        Ok(created.into_iter().map(FamilyInfo::from).collect())
     }
 
     /// Reports endpoint `name` in `/health` (`ready` or `notready`), or removes it (`null`).
@@ -166,95 +182,104 @@ impl NativeRuntime {
     }
 
     /// Serves `endpoint` of `namespace`/`component` over NATS as instance `instance`.
-    #[napi]
-    pub async fn serve_nats(
+    #[napi(ts_return_type = "Promise<NatsServed>")]
+    pub fn serve_nats<'env>(
         &self,
+        env: &'env Env,
         namespace: String,
         component: String,
         endpoint: String,
         instance: String,
         on_event: ThreadsafeFunction<NatsEvent, (), NatsEvent, Status, false, true>,
-    ) -> Result<NatsServed> {
+    ) -> Result<PromiseRaw<'env, NatsServed>> {
         let plane = plane(self)?;
-        let inner = plane
-            .serve(
-                ServeSpec {
-                    service: service_name(&namespace, &component),
-                    endpoint,
-                    instance,
-                },
-                Arc::new(Sink(on_event)),
-            )
-            .await
-            .map_err(js)?;
-        Ok(NatsServed { inner })
+        coded(env, async move {
+            let spec = ServeSpec {
+                service: service_name(&namespace, &component),
+                endpoint,
+                instance,
+            };
+            let inner = plane.serve(spec, Arc::new(Sink(on_event))).await?;
+            Ok(NatsServed { inner })
+        })
     }
 
     /// Live instances of an endpoint, from `$SRV.INFO` answers within `wait_ms`.
-    #[napi]
-    pub async fn nats_discover(
+    #[napi(ts_return_type = "Promise<Array<NatsInstance>>")]
+    pub fn nats_discover<'env>(
         &self,
+        env: &'env Env,
         namespace: String,
         component: String,
         endpoint: String,
         wait_ms: u32,
-    ) -> Result<Vec<NatsInstance>> {
+    ) -> Result<PromiseRaw<'env, Vec<NatsInstance>>> {
         let plane = plane(self)?;
         let service = service_name(&namespace, &component);
-        let found = plane
-            .discover(&service, &endpoint, Duration::from_millis(wait_ms as u64))
-            .await
-            .map_err(js)?;
-        Ok(found
-            .into_iter()
-            .map(|i| NatsInstance {
-                id: i.id,
-                subject: i.subject,
-            })
-            .collect())
+        coded(env, async move {
+            let found = plane
+                .discover(&service, &endpoint, Duration::from_millis(wait_ms as u64))
+                .await?;
+            Ok(found
+                .into_iter()
+                .map(|i| NatsInstance {
+                    id: i.id,
+                    subject: i.subject,
+                })
+                .collect())
+        })
     }
 
     /// The `$SRV.STATS` answers (JSON text) of a component's service instances within `wait_ms`.
-    #[napi]
-    pub async fn nats_stats(
+    #[napi(ts_return_type = "Promise<Array<string>>")]
+    pub fn nats_stats<'env>(
         &self,
+        env: &'env Env,
         namespace: String,
         component: String,
         wait_ms: u32,
-    ) -> Result<Vec<String>> {
+    ) -> Result<PromiseRaw<'env, Vec<String>>> {
         let plane = plane(self)?;
-        let found = plane
-            .stats(
-                &service_name(&namespace, &component),
-                Duration::from_millis(wait_ms as u64),
-            )
-            .await
-            .map_err(js)?;
-        Ok(found.into_iter().map(|v| v.to_string()).collect())
+        let service = service_name(&namespace, &component);
+        coded(env, async move {
+            let found = plane
+                .stats(&service, Duration::from_millis(wait_ms as u64))
+                .await?;
+            Ok(found.into_iter().map(|v| v.to_string()).collect())
+        })
     }
 
     /// Sends a request to `subject`; read its responses with `next()`.
-    #[napi]
-    pub async fn nats_request(
+    #[napi(ts_return_type = "Promise<NatsResponses>")]
+    pub fn nats_request<'env>(
         &self,
+        env: &'env Env,
         subject: String,
         request_id: String,
         payload: Buffer,
-    ) -> Result<NatsResponses> {
+    ) -> Result<PromiseRaw<'env, NatsResponses>> {
         let plane = plane(self)?;
         let bytes = Bytes::copy_from_slice(&payload);
-        let stream = plane
-            .request(&subject, &request_id, bytes)
-            .await
-            .map_err(js)?;
-        Ok(NatsResponses {
-            inner: tokio::sync::Mutex::new(stream),
+        coded(env, async move {
+            let stream = plane.request(&subject, &request_id, bytes).await?;
+            Ok(NatsResponses {
+                inner: Arc::new(tokio::sync::Mutex::new(stream)),
+            })
         })
     }
 
     /// Asks the worker serving `subject` to cancel `request_id`.
-    #[napi]
-    pub async fn nats_cancel(&self, subject: String, request_id: String) -> Result<()> {
-        plane(self)?.cancel(&subject, &request_id).await.map_err(js)
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn nats_cancel<'env>(
+        &self,
+        env: &'env Env,
+        subject: String,
+        request_id: String,
+    ) -> Result<PromiseRaw<'env, ()>> {
+        let plane = plane(self)?;
+        coded(
+            env,
+            async move { plane.cancel(&subject, &request_id).await },
+        )
     }
 }

@@ -14,6 +14,7 @@ pub struct Chunked<T> {
 }
 
 impl<T: Copy> Chunked<T> {
+    /// An empty list.
     pub const fn new() -> Chunked<T> {
         Chunked {
             chunks: Vec::new(),
@@ -21,14 +22,17 @@ impl<T: Copy> Chunked<T> {
         }
     }
 
+    /// Number of elements.
     pub fn len(&self) -> usize {
         self.len
     }
 
+    /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    /// Appends `v`.
     pub fn push(&mut self, v: T) {
         if self.len.is_multiple_of(CHUNK) {
             self.chunks.push(if self.chunks.is_empty() {
@@ -41,10 +45,12 @@ impl<T: Copy> Chunked<T> {
         self.len += 1;
     }
 
+    /// Element `i`.
     pub fn get(&self, i: usize) -> Option<&T> {
         self.chunks.get(i / CHUNK)?.get(i % CHUNK)
     }
 
+    /// Element `i`, to change.
     pub fn get_mut(&mut self, i: usize) -> Option<&mut T> {
         self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
     }
@@ -59,10 +65,12 @@ impl<T: Copy> Chunked<T> {
         }
     }
 
+    /// The elements in order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.chunks.iter().flatten()
     }
 
+    /// Removes every element.
     pub fn clear(&mut self) {
         self.chunks.clear();
         self.len = 0;
@@ -113,6 +121,7 @@ impl ByteArena {
         &c[(at & 0xffff) as usize..]
     }
 
+    /// Removes every record.
     pub fn clear(&mut self) {
         self.chunks.clear();
     }

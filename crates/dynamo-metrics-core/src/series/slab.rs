@@ -21,6 +21,7 @@ pub struct Slabs {
 }
 
 impl Slabs {
+    /// An empty table of slabs of `slab_size` slots.
     pub fn new(slab_size: usize) -> Self {
         Slabs {
             slab_size,
@@ -28,6 +29,7 @@ impl Slabs {
         }
     }
 
+    /// Slots per slab.
     pub fn slab_size(&self) -> usize {
         self.slab_size
     }

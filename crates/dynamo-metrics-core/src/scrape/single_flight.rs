@@ -1,26 +1,15 @@
-//! One scrape of a subtree: run its JS callbacks (once, shared by concurrent scrapes, bounded by a
-//! deadline), take the slab snapshot, encode off the JS thread.
+//! Concurrent scrapes of one level share one run of its callbacks: the first owns the run, the
+//! others wait for its outcome.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use tokio::sync::watch;
 
 use crate::error::Result;
 use crate::hierarchy::NodeId;
-
-pub type InvokeFuture =
-    Pin<Box<dyn Future<Output = std::result::Result<Vec<String>, String>> + Send>>;
-
-/// Runs callbacks on the JS thread. Implemented by the binding; the JS side must call
-/// [`crate::runtime::Runtime::commit_snapshot`] with `token` after the callbacks settle and before
-/// the future resolves. Resolves with one message per callback that threw or rejected.
-pub trait CallbackInvoker: Send + Sync + 'static {
-    fn invoke(&self, ids: Vec<u32>, token: u64) -> InvokeFuture;
-}
 
 /// The outcome of a run, once it is there.
 pub type Outcome<T> = watch::Receiver<Option<Arc<Result<T>>>>;
@@ -43,6 +32,7 @@ pub type OutcomeSender<T> = watch::Sender<Option<Arc<Result<T>>>>;
 
 /// A scrape's place in the run for its level: the run already in flight, or a new one it owns.
 pub enum Claim<T> {
+    /// A run is in flight: wait for its outcome.
     Joined(Outcome<T>),
     /// The caller must do the work and send its outcome; the others wait on the receiver.
     Owner(OutcomeSender<T>, Outcome<T>),
@@ -107,15 +97,6 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
                 map.remove(&node);
             }
         }
-    }
-}
-
-/// The callback deadline: the configured one, tightened to leave room for encoding when
-/// Prometheus announces a shorter scrape timeout.
-pub fn deadline(configured: Duration, prometheus: Option<Duration>) -> Duration {
-    match prometheus {
-        Some(p) => configured.min(p.mul_f64(0.8)),
-        None => configured,
     }
 }
 

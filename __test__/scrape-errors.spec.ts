@@ -1,0 +1,106 @@
+// prometheusMetricsFmt() fails with a typed error where it cannot answer: a text longer than a JS
+// string can be, and a callback that awaits the scrape that is waiting for it.
+import { constants } from 'node:buffer'
+import { afterEach, describe, expect, it } from 'vitest'
+import { DistributedRuntime, MetricsError, ScrapeError } from '../dist/cjs/index.js'
+import { httpGet } from './util'
+
+let rt: DistributedRuntime | undefined
+
+afterEach(async () => {
+  await rt?.shutdown()
+  rt = undefined
+})
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  return p.then(
+    () => null,
+    (e: unknown) => e,
+  )
+}
+
+describe('a callback that awaits its own scrape', () => {
+  // The deadline is far beyond the test's timeout: waiting for it would fail the test.
+  const slow = { systemEnabled: false, scrapeTimeoutMs: 600_000 }
+
+  it('is rejected at once with ScrapeError; the scrape answers with its values', async () => {
+    rt = await DistributedRuntime.create(slow)
+    const g = rt.metrics.createIntGauge('queue', 'Queue')
+    let inner: unknown = 'not called'
+    const r = rt
+    rt.registerMetricsCallback(async () => {
+      g.set(4)
+      inner = await rejection(r.prometheusMetricsFmt())
+    })
+    const text = await rt.prometheusMetricsFmt()
+    expect(inner).toBeInstanceOf(ScrapeError)
+    expect(inner).toBeInstanceOf(MetricsError)
+    expect((inner as ScrapeError).code).toBe('ERR_DYNAMO_SCRAPE')
+    expect((inner as ScrapeError).message).toContain('prometheusMetricsFmt')
+    expect(text).toContain('dynamo_component_queue 4\n')
+    expect(text).toContain('dynamo_component_metrics_callback_errors_total 0\n')
+  })
+
+  it('a callback that lets the rejection escape is counted as failed, and the scrape still answers', async () => {
+    rt = await DistributedRuntime.create(slow)
+    const ns = rt.namespace('ns')
+    const r = ns
+    const off = ns.registerMetricsCallback(async () => {
+      await r.prometheusMetricsFmt()
+    })
+    const text = await ns.prometheusMetricsFmt()
+    expect(text).not.toContain('callback_errors_total') // the runtime's own metrics are at the root
+    off()
+    const root = await rt.prometheusMetricsFmt()
+    expect(root).toContain('dynamo_component_metrics_callback_errors_total 1\n')
+  })
+
+  it('during a /metrics scrape as well', async () => {
+    rt = await DistributedRuntime.create({ systemHost: '127.0.0.1', systemPort: 0, scrapeTimeoutMs: 600_000 })
+    let inner: unknown = 'not called'
+    const r = rt
+    rt.registerMetricsCallback(async () => {
+      inner = await rejection(r.prometheusMetricsFmt())
+    })
+    const { port } = rt.systemStatusServer!
+    const res = await httpGet(`http://127.0.0.1:${port}/metrics`)
+    expect(res.status).toBe(200)
+    expect(inner).toBeInstanceOf(ScrapeError)
+  })
+
+  it('rendering another level from a callback still works', async () => {
+    rt = await DistributedRuntime.create(slow)
+    const ep = rt.namespace('ns').component('comp').endpoint('gen')
+    ep.metrics.createIntCounter('hits_total', 'Hits').inc()
+    let inner = ''
+    ep.registerMetricsCallback(async () => {
+      await Promise.resolve()
+    })
+    rt.registerMetricsCallback(async () => {
+      inner = await ep.prometheusMetricsFmt()
+    })
+    await rt.prometheusMetricsFmt()
+    expect(inner).toContain('dynamo_component_hits_total{')
+  })
+})
+
+describe('a text longer than a JS string can be', () => {
+  it('is a ScrapeError that points to /metrics', { timeout: 120_000 }, async () => {
+    rt = await DistributedRuntime.create({ systemEnabled: false })
+    // One histogram series with 8000 buckets writes its 70 kB label on every bucket line:
+    // about 560 MB of text, past V8's limit, from little JS memory.
+    const buckets = Array.from({ length: 8000 }, (_, i) => i + 1)
+    const label = 'x'.repeat(70_000)
+    const lineBytes = label.length + 50
+    expect(lineBytes * buckets.length).toBeGreaterThan(constants.MAX_STRING_LENGTH)
+    rt.metrics.createHistogram('big', 'Big', { buckets, constLabels: { k: label } }).observe(1)
+    const e = await rejection(rt.prometheusMetricsFmt())
+    expect(e).toBeInstanceOf(ScrapeError)
+    expect((e as ScrapeError).code).toBe('ERR_DYNAMO_SCRAPE')
+    expect((e as ScrapeError).message).toContain('/metrics')
+    // A small render of the same runtime still answers.
+    const small = rt.namespace('ns')
+    small.metrics.createGauge('g', 'G').set(1)
+    expect(await small.prometheusMetricsFmt()).toContain('dynamo_component_g{dynamo_namespace="ns"} 1\n')
+  })
+})

@@ -1,0 +1,11 @@
+// The generated napi-rs loader at the package root (index.js); never edited by hand.
+import type * as Binding from '../../index'
+
+export const native: typeof Binding = require('../../../index.js')
+
+export type NativeRuntime = Binding.NativeRuntime
+export type FamilyInfo = Binding.FamilyInfo
+export type ScrapeRequest = Binding.ScrapeRequest
+export type NatsEvent = Binding.NatsEvent
+export type NatsServed = Binding.NatsServed
+export type NatsInstance = Binding.NatsInstance
