@@ -7,7 +7,6 @@ pub mod endpoint_metrics;
 pub mod error;
 pub mod family;
 pub mod format;
-pub mod health;
 pub mod hierarchy;
 pub mod names;
 pub mod nats;
@@ -15,6 +14,8 @@ pub mod registry;
 pub mod runtime;
 pub mod scrape;
 pub mod server;
+/// Health state lives with the server that serves it; re-exported here for existing paths.
+pub use server::health;
 pub mod slab;
 
 pub use error::{ErrorKind, MetricsError, Result};

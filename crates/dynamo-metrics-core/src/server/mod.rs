@@ -22,6 +22,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
 
+pub mod health;
+
 use crate::config::SystemConfig;
 use crate::error::{ErrorKind, MetricsError};
 use crate::health::Health;
