@@ -18,6 +18,13 @@ pub const ENV_HEALTH_PATH: &str = "DYN_SYSTEM_HEALTH_PATH";
 pub const ENV_LIVE_PATH: &str = "DYN_SYSTEM_LIVE_PATH";
 pub const ENV_USE_ENDPOINT_HEALTH_STATUS: &str = "DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS";
 pub const ENV_SCRAPE_TIMEOUT_MS: &str = "DYN_METRICS_SCRAPE_TIMEOUT_MS";
+/// The status server's limits (see [`crate::server::ServerLimits`]).
+pub const ENV_HEADER_READ_TIMEOUT_MS: &str = "DYN_SYSTEM_HEADER_READ_TIMEOUT_MS";
+pub const ENV_IDLE_TIMEOUT_MS: &str = "DYN_SYSTEM_IDLE_TIMEOUT_MS";
+pub const ENV_WRITE_TIMEOUT_MS: &str = "DYN_SYSTEM_WRITE_TIMEOUT_MS";
+pub const ENV_MAX_CONNECTIONS: &str = "DYN_SYSTEM_MAX_CONNECTIONS";
+pub const ENV_MAX_CONCURRENT_RENDERS: &str = "DYN_SYSTEM_MAX_CONCURRENT_RENDERS";
+pub const ENV_RENDER_WAIT_MS: &str = "DYN_SYSTEM_RENDER_WAIT_MS";
 /// Dynamo's variable for the NATS server of the request plane.
 pub const ENV_NATS_SERVER: &str = "NATS_SERVER";
 
@@ -41,6 +48,12 @@ pub struct ConfigOverrides {
     pub live_path: Option<String>,
     pub use_endpoint_health_status: Option<Vec<String>>,
     pub scrape_timeout_ms: Option<u32>,
+    pub header_read_timeout_ms: Option<u32>,
+    pub idle_timeout_ms: Option<u32>,
+    pub write_timeout_ms: Option<u32>,
+    pub max_connections: Option<u32>,
+    pub max_concurrent_renders: Option<u32>,
+    pub render_wait_ms: Option<u32>,
     /// URL of the NATS server for the request plane; wins over `NATS_SERVER`.
     pub nats_server: Option<String>,
 }
@@ -60,6 +73,8 @@ pub struct SystemConfig {
     pub scrape_timeout: Duration,
     /// NATS URL of the request plane; None means in-process only.
     pub nats_server: Option<String>,
+    /// The status server's timeouts and caps.
+    pub limits: crate::server::ServerLimits,
 }
 
 impl Default for SystemConfig {
@@ -75,6 +90,7 @@ impl Default for SystemConfig {
             use_endpoint_health_status: Vec::new(),
             scrape_timeout: Duration::from_millis(DEFAULT_SCRAPE_TIMEOUT_MS.into()),
             nats_server: None,
+            limits: crate::server::ServerLimits::default(),
         }
     }
 }
@@ -165,7 +181,49 @@ fn parse_path(value: &str, src: Source) -> crate::Result<String> {
             src.describe()
         )));
     }
+    // A request's path is a URI path: printable ASCII without `?` or `#`. Any other path
+    // (a space, a non-ASCII letter) could never be requested.
+    let requestable = value
+        .bytes()
+        .all(|b| (0x21..0x7f).contains(&b) && b != b'?' && b != b'#')
+        && value
+            .parse::<axum::http::uri::PathAndQuery>()
+            .is_ok_and(|p| p.path() == value);
+    if !requestable {
+        return Err(config_error(format!(
+            "invalid {} value {value:?}: no request can have this path (use printable ASCII without spaces, \"?\" or \"#\"; percent-encode anything else)",
+            src.describe()
+        )));
+    }
     Ok(value.to_string())
+}
+
+/// A whole number from option `o` or variable `v`, at least `min`; `default` when neither is set.
+fn limit_u32(
+    o: Option<u32>,
+    v: Option<String>,
+    (opt, env): (&'static str, &'static str),
+    min: u32,
+    default: u32,
+) -> crate::Result<u32> {
+    let (n, value, src) = match (o, v) {
+        (Some(n), _) => (Some(n), n.to_string(), Source::Option(opt)),
+        (None, Some(v)) => {
+            // Digits only, for the same reason as the port.
+            let n = (v.bytes().all(|b| b.is_ascii_digit()))
+                .then(|| v.parse::<u32>().ok())
+                .flatten();
+            (n, v, Source::Env(env))
+        }
+        (None, None) => return Ok(default),
+    };
+    n.filter(|n| *n >= min).ok_or_else(|| {
+        config_error(format!(
+            "invalid {} value {value:?}: expected an integer from {min} to {}",
+            src.describe(),
+            u32::MAX
+        ))
+    })
 }
 
 fn parse_endpoint_list(value: &str, src: Source) -> crate::Result<Vec<String>> {
@@ -281,7 +339,55 @@ impl SystemConfig {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
 
+        use crate::server::limits::*;
+        let ms = |v: u32| Duration::from_millis(v.into());
+        let limits = crate::server::ServerLimits {
+            header_read_timeout: ms(limit_u32(
+                o.header_read_timeout_ms,
+                var(ENV_HEADER_READ_TIMEOUT_MS),
+                ("headerReadTimeoutMs", ENV_HEADER_READ_TIMEOUT_MS),
+                1,
+                DEFAULT_HEADER_READ_TIMEOUT_MS,
+            )?),
+            idle_timeout: ms(limit_u32(
+                o.idle_timeout_ms,
+                var(ENV_IDLE_TIMEOUT_MS),
+                ("idleTimeoutMs", ENV_IDLE_TIMEOUT_MS),
+                1,
+                DEFAULT_IDLE_TIMEOUT_MS,
+            )?),
+            write_timeout: ms(limit_u32(
+                o.write_timeout_ms,
+                var(ENV_WRITE_TIMEOUT_MS),
+                ("writeTimeoutMs", ENV_WRITE_TIMEOUT_MS),
+                1,
+                DEFAULT_WRITE_TIMEOUT_MS,
+            )?),
+            max_connections: limit_u32(
+                o.max_connections,
+                var(ENV_MAX_CONNECTIONS),
+                ("maxConnections", ENV_MAX_CONNECTIONS),
+                1,
+                DEFAULT_MAX_CONNECTIONS,
+            )? as usize,
+            max_concurrent_renders: limit_u32(
+                o.max_concurrent_renders,
+                var(ENV_MAX_CONCURRENT_RENDERS),
+                ("maxConcurrentRenders", ENV_MAX_CONCURRENT_RENDERS),
+                1,
+                DEFAULT_MAX_CONCURRENT_RENDERS,
+            )? as usize,
+            render_wait: ms(limit_u32(
+                o.render_wait_ms,
+                var(ENV_RENDER_WAIT_MS),
+                ("renderWaitMs", ENV_RENDER_WAIT_MS),
+                0,
+                DEFAULT_RENDER_WAIT_MS,
+            )?),
+        };
+
         Ok(SystemConfig {
+            limits,
             enabled,
             host,
             port,

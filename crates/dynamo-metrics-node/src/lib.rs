@@ -38,6 +38,12 @@ pub struct RuntimeOptions {
     pub live_path: Option<String>,
     pub use_endpoint_health_status: Option<Vec<String>>,
     pub scrape_timeout_ms: Option<u32>,
+    pub header_read_timeout_ms: Option<u32>,
+    pub idle_timeout_ms: Option<u32>,
+    pub write_timeout_ms: Option<u32>,
+    pub max_connections: Option<u32>,
+    pub max_concurrent_renders: Option<u32>,
+    pub render_wait_ms: Option<u32>,
     /// NATS URL for the request plane (wins over `NATS_SERVER`).
     pub nats_server: Option<String>,
     /// f64 slots per slab (the JS side allocates slabs of this size).
@@ -172,6 +178,12 @@ pub async fn create_runtime(
         live_path: options.live_path,
         use_endpoint_health_status: options.use_endpoint_health_status,
         scrape_timeout_ms: options.scrape_timeout_ms,
+        header_read_timeout_ms: options.header_read_timeout_ms,
+        idle_timeout_ms: options.idle_timeout_ms,
+        write_timeout_ms: options.write_timeout_ms,
+        max_connections: options.max_connections,
+        max_concurrent_renders: options.max_concurrent_renders,
+        render_wait_ms: options.render_wait_ms,
         nats_server: options.nats_server,
     };
     let config = SystemConfig::from_process_env(&overrides).map_err(js)?;

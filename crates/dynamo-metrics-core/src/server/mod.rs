@@ -1,39 +1,47 @@
 //! The system status server: `/metrics` for Prometheus plus the health and liveness routes.
 //!
-//! It runs as one task on the caller's tokio runtime. Shutdown first drains gracefully (stop
-//! accepting, close idle keep-alive connections, let in-flight requests finish); after a grace
-//! period it cancels stuck scrapes (they answer 500), then fails every connection's I/O, so a slow
-//! metrics callback or a lingering client can never hold the process open.
+//! It runs as one task on the caller's tokio runtime. [`routes`] answers requests, [`listener`]
+//! accepts connections and enforces the per-connection limits of [`ServerLimits`] (connection cap,
+//! header-read, idle and write timeouts), and [`shutdown`] stops it in phases: drain gracefully
+//! (stop accepting, close idle keep-alive connections, let in-flight requests finish), then after
+//! a grace period cancel stuck scrapes (they answer 500), then fail every connection's I/O, so a
+//! slow metrics callback or a lingering client can never hold the process open.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Router;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::{watch, Mutex};
 use tokio::task::JoinHandle;
-
-pub mod health;
 
 use crate::config::SystemConfig;
 use crate::error::{ErrorKind, MetricsError};
 use crate::health::Health;
 
+pub mod health;
+pub mod limits;
+mod listener;
+mod routes;
+mod shutdown;
+
+pub use limits::ServerLimits;
+use listener::{AbortableListener, ConnInfo};
+use shutdown::{reached, Phase};
+
+/// What a [`ScrapeFn`] returns: the body of one `/metrics` answer, once rendered.
 pub type ScrapeFuture = Pin<Box<dyn Future<Output = crate::Result<ScrapeBody>> + Send>>;
 
 /// A `/metrics` body: whole text, or chunks streamed as they are encoded (a large exposition is
 /// then never held in memory at once, and the first bytes leave before the last are written).
 pub enum ScrapeBody {
+    /// The whole exposition text.
     Text(String),
+    /// Chunks of the exposition, in order; the channel closes after the last one.
     Chunks(tokio::sync::mpsc::Receiver<bytes::Bytes>),
 }
 
@@ -44,40 +52,13 @@ impl From<String> for ScrapeBody {
 }
 
 /// Renders /metrics; the argument is the deadline Prometheus asked for (from the
-/// X-Prometheus-Scrape-Timeout-Seconds header), if any.
+/// X-Prometheus-Scrape-Timeout-Seconds header, clamped to [`limits::MIN_PROMETHEUS_TIMEOUT`]), if any.
 pub type ScrapeFn = Arc<dyn Fn(Option<Duration>) -> ScrapeFuture + Send + Sync>;
 
+/// The Content-Type of a `/metrics` answer (Prometheus text format 0.0.4).
 pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
-const TEXT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
-const JSON_CONTENT_TYPE: &str = "application/json";
-const SCRAPE_TIMEOUT_HEADER: &str = "x-prometheus-scrape-timeout-seconds";
 
-/// How long in-flight requests may run once shutdown starts.
-const GRACE_PERIOD: Duration = Duration::from_secs(1);
-/// How long cancelled scrapes get to write their 500 before connection I/O is failed.
-const CANCEL_WAIT: Duration = Duration::from_millis(100);
-/// How long closed connections get to unwind before the server task itself is aborted.
-const CLOSE_WAIT: Duration = Duration::from_millis(250);
-/// Back-off after a failed accept (e.g. out of file descriptors), so the loop does not spin.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
-
-/// Shutdown progress, ordered so waiters can ask "has it reached at least X".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Phase {
-    Serving,
-    Draining,
-    /// Scrapes still running are cancelled.
-    Cancelling,
-    /// Connection I/O fails.
-    Closing,
-}
-
-/// Resolves once `phase` is reached, or when the [`StatusServer`] is dropped (which counts as
-/// every phase at once, so a forgotten server does not keep serving).
-async fn reached(mut rx: watch::Receiver<Phase>, phase: Phase) {
-    let _ = rx.wait_for(|p| *p >= phase).await;
-}
-
+/// A running status server; stop it with [`StatusServer::shutdown`].
 pub struct StatusServer {
     addr: SocketAddr,
     phase: watch::Sender<Phase>,
@@ -109,28 +90,23 @@ impl StatusServer {
         let addr = listener.local_addr().map_err(|e| bind_error(addr, &e))?;
 
         let (phase_tx, phase_rx) = watch::channel(Phase::Serving);
-        let app = Arc::new(App {
-            health,
-            scrape,
-            health_path: cfg.health_path.clone(),
-            live_path: cfg.live_path.clone(),
-            phase: phase_rx.clone(),
-        });
+        let limits = Arc::new(cfg.limits.clone());
+        let app = Arc::new(routes::App::new(cfg, health, scrape, phase_rx.clone()));
         // One fallback handler instead of axum routes: configured paths are matched literally,
         // so a path containing `{` or `*` is neither a pattern nor a panic, and equal health and
         // live paths do not collide.
-        let router = Router::new().fallback(dispatch).with_state(app);
-        let listener = AbortableListener {
-            inner: listener,
-            phase: phase_rx.clone(),
-        };
+        let router = Router::new().fallback(routes::dispatch).with_state(app);
+        let listener = AbortableListener::new(listener, phase_rx.clone(), limits);
         let drained = reached(phase_rx, Phase::Draining);
         let task = tokio::spawn(async move {
             // The serve future only ends after the signal, and accept errors are retried
             // inside the listener, so there is no error worth reporting.
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(drained)
-                .await;
+            let _ = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<ConnInfo>(),
+            )
+            .with_graceful_shutdown(drained)
+            .await;
         });
 
         Ok(StatusServer {
@@ -140,6 +116,7 @@ impl StatusServer {
         })
     }
 
+    /// The address the server is bound to (with the port the OS picked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
     }
@@ -151,28 +128,7 @@ impl StatusServer {
         let Some(handle) = task.as_mut() else {
             return;
         };
-        self.advance(Phase::Draining);
-        if tokio::time::timeout(GRACE_PERIOD, &mut *handle)
-            .await
-            .is_err()
-        {
-            self.advance(Phase::Cancelling);
-            if tokio::time::timeout(CANCEL_WAIT, &mut *handle)
-                .await
-                .is_err()
-            {
-                self.advance(Phase::Closing);
-                if tokio::time::timeout(CLOSE_WAIT, &mut *handle)
-                    .await
-                    .is_err()
-                {
-                    // Dropping the serve future drops the listener; connection tasks were
-                    // already told to fail their I/O.
-                    handle.abort();
-                    let _ = (&mut *handle).await;
-                }
-            }
-        }
+        shutdown::run(handle, |to| self.advance(to)).await;
         *task = None;
     }
 
@@ -200,224 +156,16 @@ fn bind_error(addr: SocketAddr, e: &io::Error) -> MetricsError {
     )
 }
 
-struct App {
-    health: Arc<Health>,
-    scrape: ScrapeFn,
-    health_path: String,
-    live_path: String,
-    phase: watch::Receiver<Phase>,
-}
-
-fn text(status: StatusCode, content_type: &'static str, body: String) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(content_type))],
-        body,
-    )
-        .into_response()
-}
-
-async fn dispatch(State(app): State<Arc<App>>, req: Request) -> Response {
-    let path = req.uri().path();
-    let is_metrics = path == crate::config::METRICS_PATH;
-    let is_health = path == app.health_path || path == app.live_path;
-    if !is_metrics && !is_health {
-        return text(
-            StatusCode::NOT_FOUND,
-            TEXT_CONTENT_TYPE,
-            "Route not found".to_string(),
-        );
-    }
-    // hyper leaves the body out of HEAD responses, so HEAD shares the GET handlers.
-    if req.method() != Method::GET && req.method() != Method::HEAD {
-        let mut res = text(
-            StatusCode::METHOD_NOT_ALLOWED,
-            TEXT_CONTENT_TYPE,
-            "Method not allowed".to_string(),
-        );
-        res.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-        return res;
-    }
-    if is_metrics {
-        metrics(&app, req.headers()).await
-    } else {
-        let (code, body) = app.health.body();
-        let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-        text(status, JSON_CONTENT_TYPE, body)
-    }
-}
-
-/// The deadline Prometheus announces; an unusable value is ignored rather than failing the scrape.
-fn scrape_deadline(headers: &HeaderMap) -> Option<Duration> {
-    let secs: f64 = headers
-        .get(SCRAPE_TIMEOUT_HEADER)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()?;
-    if secs > 0.0 {
-        Duration::try_from_secs_f64(secs).ok()
-    } else {
-        None
-    }
-}
-
-async fn metrics(app: &App, headers: &HeaderMap) -> Response {
-    let scrape = (app.scrape)(scrape_deadline(headers));
-    // A callback that never settles must not outlive the shutdown grace period.
-    let result = tokio::select! {
-        r = scrape => r,
-        _ = reached(app.phase.clone(), Phase::Cancelling) => Err(MetricsError::new(
-            ErrorKind::Closed,
-            "the system status server is shutting down",
-        )),
-    };
-    match result {
-        Ok(ScrapeBody::Text(body)) => text(StatusCode::OK, METRICS_CONTENT_TYPE, body),
-        Ok(ScrapeBody::Chunks(rx)) => {
-            let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-                rx.recv()
-                    .await
-                    .map(|chunk| (Ok::<_, std::convert::Infallible>(chunk), rx))
-            });
-            (
-                StatusCode::OK,
-                [(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(METRICS_CONTENT_TYPE),
-                )],
-                axum::body::Body::from_stream(stream),
-            )
-                .into_response()
-        }
-        Err(e) => text(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            TEXT_CONTENT_TYPE,
-            format!("Failed to get metrics: {e}"),
-        ),
-    }
-}
-
-/// A TCP listener whose connections fail all I/O once shutdown reaches [`Phase::Closing`].
-/// axum spawns a detached task per connection, so failing their I/O is the only way to end
-/// connections that a graceful drain cannot (a client that stalls mid-request or stops reading).
-struct AbortableListener {
-    inner: TcpListener,
-    phase: watch::Receiver<Phase>,
-}
-
-impl axum::serve::Listener for AbortableListener {
-    type Io = AbortableStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.inner.accept().await {
-                Ok((stream, addr)) => {
-                    // Responses are small; sending them at once beats Nagle's batching.
-                    let _ = stream.set_nodelay(true);
-                    let aborted = Box::pin(reached(self.phase.clone(), Phase::Closing));
-                    return (
-                        AbortableStream {
-                            inner: stream,
-                            aborted,
-                            is_aborted: false,
-                        },
-                        addr,
-                    );
-                }
-                // Per-connection failures (reset before accept, fd exhaustion) are transient.
-                Err(_) => tokio::time::sleep(ACCEPT_BACKOFF).await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
-
-struct AbortableStream {
-    inner: TcpStream,
-    aborted: Pin<Box<dyn Future<Output = ()> + Send>>,
-    is_aborted: bool,
-}
-
-impl AbortableStream {
-    /// Also registers the task's waker, so a connection blocked on I/O wakes up on abort.
-    fn check(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
-        if !self.is_aborted && self.aborted.as_mut().poll(cx).is_ready() {
-            self.is_aborted = true;
-        }
-        if self.is_aborted {
-            Err(io::Error::new(
-                io::ErrorKind::ConnectionAborted,
-                "the system status server shut down",
-            ))
-        } else {
-            Ok(())
-        }
-    }
-}
-
-impl AsyncRead for AbortableStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        this.check(cx)?;
-        Pin::new(&mut this.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for AbortableStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        this.check(cx)?;
-        Pin::new(&mut this.inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        this.check(cx)?;
-        Pin::new(&mut this.inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        this.check(cx)?;
-        Pin::new(&mut this.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        // Closing is always allowed; it is what an abort wants anyway.
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::routes::{scrape_deadline, SCRAPE_TIMEOUT_HEADER};
     use super::*;
     use crate::health::HealthStatus;
+    use axum::http::{HeaderMap, HeaderValue};
     use std::sync::Mutex as StdMutex;
     use std::time::Instant;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     struct Reply {
         status: u16,
