@@ -148,6 +148,12 @@ export interface RuntimeOptions {
   livePath?: string
   useEndpointHealthStatus?: Array<string>
   scrapeTimeoutMs?: number
+  headerReadTimeoutMs?: number
+  idleTimeoutMs?: number
+  writeTimeoutMs?: number
+  maxConnections?: number
+  maxConcurrentRenders?: number
+  renderWaitMs?: number
   /** NATS URL for the request plane (wins over `NATS_SERVER`). */
   natsServer?: string
   /** f64 slots per slab (the JS side allocates slabs of this size). */

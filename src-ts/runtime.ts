@@ -25,6 +25,18 @@ export interface RuntimeOptions {
   useEndpointHealthStatus?: string[]
   /** Deadline for the callbacks of one scrape in ms; wins over `DYN_METRICS_SCRAPE_TIMEOUT_MS` (default 1000). */
   scrapeTimeoutMs?: number
+  /** Status server: ms a client has to send a complete request head; wins over `DYN_SYSTEM_HEADER_READ_TIMEOUT_MS` (default 10000). */
+  headerReadTimeoutMs?: number
+  /** Status server: ms a keep-alive connection may sit without a request; wins over `DYN_SYSTEM_IDLE_TIMEOUT_MS` (default 60000). */
+  idleTimeoutMs?: number
+  /** Status server: ms a response may wait for its reader to take a byte; wins over `DYN_SYSTEM_WRITE_TIMEOUT_MS` (default 10000). */
+  writeTimeoutMs?: number
+  /** Status server: open connections at most (new ones past it are closed); wins over `DYN_SYSTEM_MAX_CONNECTIONS` (default 2048). */
+  maxConnections?: number
+  /** Status server: `/metrics` renders in flight at most; wins over `DYN_SYSTEM_MAX_CONCURRENT_RENDERS` (default 16). */
+  maxConcurrentRenders?: number
+  /** Status server: ms a scrape past `maxConcurrentRenders` waits before a 503 with `Retry-After`; wins over `DYN_SYSTEM_RENDER_WAIT_MS` (default 500). */
+  renderWaitMs?: number
   /** NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process. */
   natsServer?: string
 }

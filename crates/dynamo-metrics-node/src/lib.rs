@@ -62,11 +62,24 @@ type HookResult = Either<Vec<String>, Promise<Vec<String>>>;
 
 type Hook = ThreadsafeFunction<ScrapeRequest, HookResult, ScrapeRequest, Status, false, true>;
 
+/// A failed hook call's reason for the log; napi gives none when the JS thread is going away
+/// (the runtime's environment is tearing down), and an empty reason tells the reader nothing.
+fn reason(e: &napi::Error) -> String {
+    if e.reason.trim().is_empty() {
+        format!(
+            "the JS thread did not run them (napi status {:?}; the process or its worker is probably exiting)",
+            e.status
+        )
+    } else {
+        e.reason.clone()
+    }
+}
+
 /// The hook's result as the core awaits it.
 fn awaited(r: HookResult) -> InvokeFuture {
     match r {
         Either::A(failures) => Box::pin(async move { Ok(failures) }),
-        Either::B(promise) => Box::pin(async move { promise.await.map_err(|e| e.reason.clone()) }),
+        Either::B(promise) => Box::pin(async move { promise.await.map_err(|e| reason(&e)) }),
     }
 }
 
@@ -80,10 +93,7 @@ impl CallbackInvoker for HookInvoker {
                 ids,
                 token: token as f64,
             };
-            let r = hook
-                .call_async_catch(req)
-                .await
-                .map_err(|e| e.reason.clone())?;
+            let r = hook.call_async_catch(req).await.map_err(|e| reason(&e))?;
             awaited(r).await
         })
     }
@@ -402,7 +412,10 @@ impl NativeRuntime {
                 return Ok(Either::A(claim.render_now(failures)));
             }
             Ok(r) => awaited(r),
-            Err(e) => Box::pin(async move { Err(e.reason.clone()) }),
+            Err(e) => {
+                let why = reason(&e);
+                Box::pin(async move { Err(why) })
+            }
         };
         env.spawn_future(async move { claim.render(ran).await.map_err(js) })
             .map(Either::B)

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
@@ -102,6 +102,9 @@ pub(super) struct ConnState {
     /// Bumped each time the connection goes idle after a response.
     idle_epoch: AtomicU64,
     idle_since: Mutex<Option<Instant>>,
+    /// The connection task, when it waits on a read: hyper does not read again once a response
+    /// is sent, so without a wake-up the idle deadline would not replace the previous one.
+    reader: Mutex<Option<Waker>>,
 }
 
 /// The connection's shared state, handed to each request through axum's `ConnectInfo`.
@@ -130,6 +133,15 @@ impl Drop for RequestGuard {
         *self.0.idle_since.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         self.0.idle_epoch.fetch_add(1, Ordering::AcqRel);
         self.0.active.fetch_sub(1, Ordering::AcqRel);
+        if let Some(w) = self
+            .0
+            .reader
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+        {
+            w.wake();
+        }
     }
 }
 
@@ -218,6 +230,8 @@ impl AbortableStream {
     /// While no request is in flight, a read that waits is bounded: by the header-read timeout
     /// on a new connection or once a head has begun, else by the idle timeout.
     fn poll_read_deadline(&mut self, cx: &mut Context<'_>) -> io::Result<()> {
+        // Woken when a request ends, since which deadline applies changes then.
+        *self.conn.reader.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
         let epoch = self.sync_epoch();
         if self.conn.active.load(Ordering::Acquire) > 0 {
             self.read_deadline = None;

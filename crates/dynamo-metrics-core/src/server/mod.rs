@@ -323,6 +323,9 @@ mod tests {
             ("0.5", Some(Duration::from_millis(500))),
             (" 3 ", Some(Duration::from_secs(3))),
             ("0", None),
+            // Raised to the minimum, so no client can force every scrape past its deadline.
+            ("1e-9", Some(limits::MIN_PROMETHEUS_TIMEOUT)),
+            ("0.1", Some(limits::MIN_PROMETHEUS_TIMEOUT)),
             ("NaN", None),
             ("inf", None),
             ("1e400", None),
