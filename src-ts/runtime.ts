@@ -35,7 +35,7 @@ export interface RuntimeOptions {
   maxConnections?: number
   /** Status server: `/metrics` renders in flight at most; wins over `DYN_SYSTEM_MAX_CONCURRENT_RENDERS` (default 16). */
   maxConcurrentRenders?: number
-  /** Status server: ms a scrape past `maxConcurrentRenders` waits before a 503 with `Retry-After`; wins over `DYN_SYSTEM_RENDER_WAIT_MS` (default 500). */
+  /** Status server: ms a scrape past `maxConcurrentRenders` waits before a 503 with `Retry-After`; wins over `DYN_SYSTEM_RENDER_WAIT_MS` (default 2000). */
   renderWaitMs?: number
   /** NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process. */
   natsServer?: string

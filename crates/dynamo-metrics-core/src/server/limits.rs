@@ -15,7 +15,7 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 2048;
 /// Default of [`ServerLimits::max_concurrent_renders`].
 pub const DEFAULT_MAX_CONCURRENT_RENDERS: u32 = 16;
 /// Default of [`ServerLimits::render_wait`], in ms.
-pub const DEFAULT_RENDER_WAIT_MS: u32 = 500;
+pub const DEFAULT_RENDER_WAIT_MS: u32 = 2000;
 /// The shortest `X-Prometheus-Scrape-Timeout-Seconds` honoured; a shorter value is raised to it,
 /// so no client can make every scrape miss its callbacks' deadline.
 pub const MIN_PROMETHEUS_TIMEOUT: Duration = Duration::from_millis(250);
