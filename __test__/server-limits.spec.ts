@@ -86,6 +86,7 @@ describe('header-read and idle timeouts', () => {
     await Promise.all([slow.line('ready'), silent.line('ready')])
     expect((await httpGet(`${url}/metrics`)).status).toBe(200)
     for (const s of await Promise.all([summary(slow), summary(silent)])) {
+      console.log('limit figures', JSON.stringify(s))
       expect(s.opened).toBe(20)
       expect(s.closedByServer).toBe(20)
       expect(s.minLifetimeMs!).toBeGreaterThanOrEqual(350)
@@ -96,6 +97,7 @@ describe('header-read and idle timeouts', () => {
   it('closes a keep-alive connection idle for idleTimeoutMs', async () => {
     const { port } = await serving({ idleTimeoutMs: 400, headerReadTimeoutMs: 30_000 })
     const s = await summary(attack(port, 'idle', 20, 2500))
+    console.log('limit figures', JSON.stringify(s))
     expect(s.opened).toBe(20)
     expect(s.closedByServer).toBe(20)
     expect(s.minLifetimeMs!).toBeGreaterThanOrEqual(350)
@@ -149,14 +151,20 @@ describe('writeTimeoutMs and maxConcurrentRenders', () => {
     expect(during.status).toBe(503)
     // After the write timeout the stalled render is gone and scrapes answer again.
     let after = during
+    const stalledAt = performance.now()
     const until = performance.now() + 5000
     while (after.status !== 200 && performance.now() < until) {
       await new Promise((r) => setTimeout(r, 100))
       after = await httpGet(`${url}/metrics`)
     }
+    const freedMs = Math.round(performance.now() - stalledAt)
     expect(after.status).toBe(200)
     expect(after.body.length).toBe(full.body.length)
     const s = await summary(stalled)
+    console.log(
+      'limit figures',
+      JSON.stringify({ bodyBytes: full.body.length, stalledBytes: s.stalledBytes, renderFreedWithinMs: freedMs }),
+    )
     expect(s.stalledBytes).toBeLessThan(full.body.length)
   })
 
