@@ -168,6 +168,31 @@ describe('writeTimeoutMs and maxConcurrentRenders', () => {
     expect(s.stalledBytes).toBeLessThan(full.body.length)
   })
 
+  it('200 stalled readers of a large target pin at most maxConcurrentRenders renders of memory', async () => {
+    const { rt, url, port } = await serving({ writeTimeoutMs: 3000 })
+    const g = rt.metrics.createGaugeVec('big', 'a large target', ['series'] as const)
+    const pad = 'x'.repeat(80)
+    for (let i = 0; i < 50_000; i++) g.set(i, { series: `${pad}${i}` })
+    expect((await httpGet(`${url}/metrics`)).status).toBe(200)
+    const before = process.memoryUsage.rss()
+    const stalled = attack(port, 'stalled', 200, 2500)
+    await stalled.line('ready')
+    let peak = before
+    const done = summary(stalled)
+    let finished = false
+    void done.then(() => (finished = true))
+    while (!finished) {
+      peak = Math.max(peak, process.memoryUsage.rss())
+      await new Promise((r) => setTimeout(r, 100))
+    }
+    const growthMB = (peak - before) / 2 ** 20
+    console.log('limit figures', JSON.stringify({ stalledReaders: 200, bodyBytes: 6_128_285, rssGrowthMB: Math.round(growthMB) }))
+    // Measured: ~20 MB with the default bound of 16 renders; ~63 MB with the bound lifted
+    // (DYN_SYSTEM_MAX_CONCURRENT_RENDERS=1000), where every stalled reader pins its render.
+    expect(growthMB).toBeLessThan(45)
+    expect((await httpGet(`${url}/live`)).status).toBe(503)
+  })
+
   it('answers 503 with Retry-After past the render bound, and 200 once a render is free', async () => {
     const { rt, url } = await serving({ maxConcurrentRenders: 1, renderWaitMs: 100 })
     const cb = gatedCallback(rt)
