@@ -148,6 +148,7 @@ export interface RuntimeOptions {
   livePath?: string
   useEndpointHealthStatus?: Array<string>
   scrapeTimeoutMs?: number
+  /** The status server's limits (see `ServerLimits` in the core). */
   headerReadTimeoutMs?: number
   idleTimeoutMs?: number
   writeTimeoutMs?: number

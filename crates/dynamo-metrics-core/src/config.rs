@@ -18,12 +18,17 @@ pub const ENV_HEALTH_PATH: &str = "DYN_SYSTEM_HEALTH_PATH";
 pub const ENV_LIVE_PATH: &str = "DYN_SYSTEM_LIVE_PATH";
 pub const ENV_USE_ENDPOINT_HEALTH_STATUS: &str = "DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS";
 pub const ENV_SCRAPE_TIMEOUT_MS: &str = "DYN_METRICS_SCRAPE_TIMEOUT_MS";
-/// The status server's limits (see [`crate::server::ServerLimits`]).
+/// [`crate::server::ServerLimits::header_read_timeout`], in ms.
 pub const ENV_HEADER_READ_TIMEOUT_MS: &str = "DYN_SYSTEM_HEADER_READ_TIMEOUT_MS";
+/// [`crate::server::ServerLimits::idle_timeout`], in ms.
 pub const ENV_IDLE_TIMEOUT_MS: &str = "DYN_SYSTEM_IDLE_TIMEOUT_MS";
+/// [`crate::server::ServerLimits::write_timeout`], in ms.
 pub const ENV_WRITE_TIMEOUT_MS: &str = "DYN_SYSTEM_WRITE_TIMEOUT_MS";
+/// [`crate::server::ServerLimits::max_connections`].
 pub const ENV_MAX_CONNECTIONS: &str = "DYN_SYSTEM_MAX_CONNECTIONS";
+/// [`crate::server::ServerLimits::max_concurrent_renders`].
 pub const ENV_MAX_CONCURRENT_RENDERS: &str = "DYN_SYSTEM_MAX_CONCURRENT_RENDERS";
+/// [`crate::server::ServerLimits::render_wait`], in ms.
 pub const ENV_RENDER_WAIT_MS: &str = "DYN_SYSTEM_RENDER_WAIT_MS";
 /// Dynamo's variable for the NATS server of the request plane.
 pub const ENV_NATS_SERVER: &str = "NATS_SERVER";
@@ -48,11 +53,17 @@ pub struct ConfigOverrides {
     pub live_path: Option<String>,
     pub use_endpoint_health_status: Option<Vec<String>>,
     pub scrape_timeout_ms: Option<u32>,
+    /// `headerReadTimeoutMs`; wins over [`ENV_HEADER_READ_TIMEOUT_MS`].
     pub header_read_timeout_ms: Option<u32>,
+    /// `idleTimeoutMs`; wins over [`ENV_IDLE_TIMEOUT_MS`].
     pub idle_timeout_ms: Option<u32>,
+    /// `writeTimeoutMs`; wins over [`ENV_WRITE_TIMEOUT_MS`].
     pub write_timeout_ms: Option<u32>,
+    /// `maxConnections`; wins over [`ENV_MAX_CONNECTIONS`].
     pub max_connections: Option<u32>,
+    /// `maxConcurrentRenders`; wins over [`ENV_MAX_CONCURRENT_RENDERS`].
     pub max_concurrent_renders: Option<u32>,
+    /// `renderWaitMs`; wins over [`ENV_RENDER_WAIT_MS`].
     pub render_wait_ms: Option<u32>,
     /// URL of the NATS server for the request plane; wins over `NATS_SERVER`.
     pub nats_server: Option<String>,

@@ -38,6 +38,7 @@ pub struct RuntimeOptions {
     pub live_path: Option<String>,
     pub use_endpoint_health_status: Option<Vec<String>>,
     pub scrape_timeout_ms: Option<u32>,
+    /// The status server's limits (see `ServerLimits` in the core).
     pub header_read_timeout_ms: Option<u32>,
     pub idle_timeout_ms: Option<u32>,
     pub write_timeout_ms: Option<u32>,
