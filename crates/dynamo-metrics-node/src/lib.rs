@@ -433,3 +433,19 @@ impl NativeRuntime {
         self.rt.shutdown().await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hook_failure_without_a_reason_still_logs_one() {
+        // What napi-rs gives when the threadsafe function is closing (the environment is
+        // tearing down): a status and an empty reason.
+        let why = reason(&napi::Error::from_status(Status::Closing));
+        assert!(why.contains("did not run them"), "{why}");
+        assert!(why.contains("Closing"), "{why}");
+        let why = reason(&napi::Error::new(Status::GenericFailure, "boom"));
+        assert_eq!(why, "boom");
+    }
+}
