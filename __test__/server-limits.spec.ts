@@ -264,6 +264,28 @@ describe('smaller server points', () => {
     expect((e as Error).message).toContain('no request')
   })
 
+  it('reads the limits from DYN_SYSTEM_* variables, and rejects a malformed one naming it', async () => {
+    const env = join(__dirname, 'fixtures', 'env-runtime.mjs')
+    const run = async (vars: Record<string, string>) => {
+      const p = startProgram(env, ['{}', '["/metrics"]'], { DYN_SYSTEM_HOST: '127.0.0.1', DYN_SYSTEM_PORT: '0', ...vars })
+      programs.push(p)
+      return JSON.parse((await p.line('{')).line) as {
+        ok: boolean
+        responses?: Record<string, { status: number }>
+        error?: { isConfigError: boolean; message: string }
+      }
+    }
+    // A render wait of 0 and one render: still a 200 for a lone scrape.
+    const good = await run({ DYN_SYSTEM_MAX_CONCURRENT_RENDERS: '1', DYN_SYSTEM_RENDER_WAIT_MS: '0' })
+    expect(good.ok).toBe(true)
+    expect(good.responses!['/metrics']!.status).toBe(200)
+    const bad = await run({ DYN_SYSTEM_MAX_CONNECTIONS: '10k' })
+    expect(bad.ok).toBe(false)
+    expect(bad.error!.isConfigError).toBe(true)
+    expect(bad.error!.message).toContain('DYN_SYSTEM_MAX_CONNECTIONS')
+    expect(bad.error!.message).toContain('10k')
+  })
+
   it('rejects a zero limit with ConfigError naming the option', async () => {
     for (const o of [{ maxConnections: 0 }, { maxConcurrentRenders: 0 }, { writeTimeoutMs: 0 }] as RuntimeOptions[]) {
       await expect(DistributedRuntime.create({ systemEnabled: false, ...o })).rejects.toThrow(
