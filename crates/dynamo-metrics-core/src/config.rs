@@ -27,6 +27,18 @@ pub const ENV_LIVE_PATH: &str = "DYN_SYSTEM_LIVE_PATH";
 pub const ENV_USE_ENDPOINT_HEALTH_STATUS: &str = "DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS";
 /// Deadline of one scrape's metrics callbacks, in milliseconds.
 pub const ENV_SCRAPE_TIMEOUT_MS: &str = "DYN_METRICS_SCRAPE_TIMEOUT_MS";
+/// [`crate::server::ServerLimits::header_read_timeout`], in ms.
+pub const ENV_HEADER_READ_TIMEOUT_MS: &str = "DYN_SYSTEM_HEADER_READ_TIMEOUT_MS";
+/// [`crate::server::ServerLimits::idle_timeout`], in ms.
+pub const ENV_IDLE_TIMEOUT_MS: &str = "DYN_SYSTEM_IDLE_TIMEOUT_MS";
+/// [`crate::server::ServerLimits::write_timeout`], in ms.
+pub const ENV_WRITE_TIMEOUT_MS: &str = "DYN_SYSTEM_WRITE_TIMEOUT_MS";
+/// [`crate::server::ServerLimits::max_connections`].
+pub const ENV_MAX_CONNECTIONS: &str = "DYN_SYSTEM_MAX_CONNECTIONS";
+/// [`crate::server::ServerLimits::max_concurrent_renders`].
+pub const ENV_MAX_CONCURRENT_RENDERS: &str = "DYN_SYSTEM_MAX_CONCURRENT_RENDERS";
+/// [`crate::server::ServerLimits::render_wait`], in ms.
+pub const ENV_RENDER_WAIT_MS: &str = "DYN_SYSTEM_RENDER_WAIT_MS";
 /// Dynamo's variable for the NATS server of the request plane.
 pub const ENV_NATS_SERVER: &str = "NATS_SERVER";
 
@@ -64,6 +76,18 @@ pub struct ConfigOverrides {
     pub use_endpoint_health_status: Option<Vec<String>>,
     /// `scrapeTimeoutMs`.
     pub scrape_timeout_ms: Option<f64>,
+    /// `headerReadTimeoutMs`; wins over [`ENV_HEADER_READ_TIMEOUT_MS`].
+    pub header_read_timeout_ms: Option<f64>,
+    /// `idleTimeoutMs`; wins over [`ENV_IDLE_TIMEOUT_MS`].
+    pub idle_timeout_ms: Option<f64>,
+    /// `writeTimeoutMs`; wins over [`ENV_WRITE_TIMEOUT_MS`].
+    pub write_timeout_ms: Option<f64>,
+    /// `maxConnections`; wins over [`ENV_MAX_CONNECTIONS`].
+    pub max_connections: Option<f64>,
+    /// `maxConcurrentRenders`; wins over [`ENV_MAX_CONCURRENT_RENDERS`].
+    pub max_concurrent_renders: Option<f64>,
+    /// `renderWaitMs`; wins over [`ENV_RENDER_WAIT_MS`].
+    pub render_wait_ms: Option<f64>,
     /// `natsServer`: URL of the NATS server for the request plane; wins over `NATS_SERVER`.
     pub nats_server: Option<String>,
 }
@@ -89,6 +113,8 @@ pub struct SystemConfig {
     pub scrape_timeout: Duration,
     /// NATS URL of the request plane; None means in-process only.
     pub nats_server: Option<String>,
+    /// The status server's timeouts and caps.
+    pub limits: crate::server::ServerLimits,
 }
 
 impl Default for SystemConfig {
@@ -104,6 +130,7 @@ impl Default for SystemConfig {
             use_endpoint_health_status: Vec::new(),
             scrape_timeout: Duration::from_millis(DEFAULT_SCRAPE_TIMEOUT_MS.into()),
             nats_server: None,
+            limits: crate::server::ServerLimits::default(),
         }
     }
 }
@@ -257,7 +284,36 @@ fn parse_path(value: &str, src: Source) -> crate::Result<String> {
             &format!("{METRICS_PATH} is reserved for the metrics route"),
         ));
     }
+    // A request's path is a URI path: printable ASCII without `?` or `#`. Any other path
+    // (a space, a non-ASCII letter) could never be requested.
+    let requestable = value
+        .bytes()
+        .all(|b| (0x21..0x7f).contains(&b) && b != b'?' && b != b'#')
+        && value
+            .parse::<axum::http::uri::PathAndQuery>()
+            .is_ok_and(|p| p.path() == value);
+    if !requestable {
+        return Err(src.invalid(
+            format!("{value:?}"),
+            "no request can have this path (use printable ASCII without spaces, \"?\" or \"#\"; percent-encode anything else)",
+        ));
+    }
     Ok(value.to_string())
+}
+
+/// A server limit: a whole number from `min` to 4294967295, checked as the JS number given.
+fn count(v: f64, min: u32, src: Source) -> crate::Result<u64> {
+    let rule = format!("expected an integer from {min} to {}", u32::MAX);
+    integer_in(v, min.into(), u32::MAX.into(), src, &rule)
+}
+
+fn count_env(value: &str, min: u32, src: Source) -> crate::Result<u64> {
+    count(env_number(value), min, src).map_err(|_| {
+        src.invalid(
+            format!("{value:?}"),
+            &format!("expected an integer from {min} to {}", u32::MAX),
+        )
+    })
 }
 
 fn parse_endpoint_list(value: &str, src: Source) -> crate::Result<Vec<String>> {
@@ -387,7 +443,66 @@ impl SystemConfig {
             nats_url,
             || None,
         )?;
+
+        use crate::server::limits::*;
+        let limit = |o: Option<f64>, name, env, min: u32, default: u32| {
+            setting(
+                o,
+                name,
+                var(env),
+                env,
+                |v, src| count(v, min, src),
+                |v, src| count_env(v, min, src),
+                || u64::from(default),
+            )
+        };
+        let ms = Duration::from_millis;
+        let limits = crate::server::ServerLimits {
+            header_read_timeout: ms(limit(
+                o.header_read_timeout_ms,
+                "headerReadTimeoutMs",
+                ENV_HEADER_READ_TIMEOUT_MS,
+                1,
+                DEFAULT_HEADER_READ_TIMEOUT_MS,
+            )?),
+            idle_timeout: ms(limit(
+                o.idle_timeout_ms,
+                "idleTimeoutMs",
+                ENV_IDLE_TIMEOUT_MS,
+                1,
+                DEFAULT_IDLE_TIMEOUT_MS,
+            )?),
+            write_timeout: ms(limit(
+                o.write_timeout_ms,
+                "writeTimeoutMs",
+                ENV_WRITE_TIMEOUT_MS,
+                1,
+                DEFAULT_WRITE_TIMEOUT_MS,
+            )?),
+            max_connections: limit(
+                o.max_connections,
+                "maxConnections",
+                ENV_MAX_CONNECTIONS,
+                1,
+                DEFAULT_MAX_CONNECTIONS,
+            )? as usize,
+            max_concurrent_renders: limit(
+                o.max_concurrent_renders,
+                "maxConcurrentRenders",
+                ENV_MAX_CONCURRENT_RENDERS,
+                1,
+                DEFAULT_MAX_CONCURRENT_RENDERS,
+            )? as usize,
+            render_wait: ms(limit(
+                o.render_wait_ms,
+                "renderWaitMs",
+                ENV_RENDER_WAIT_MS,
+                0,
+                DEFAULT_RENDER_WAIT_MS,
+            )?),
+        };
         Ok(SystemConfig {
+            limits,
             enabled,
             host,
             port,

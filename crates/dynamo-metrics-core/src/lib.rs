@@ -33,8 +33,6 @@ pub mod endpoint_metrics;
 pub mod error;
 #[allow(missing_docs)]
 pub mod frontend;
-#[allow(missing_docs)]
-pub mod health;
 pub mod hierarchy;
 pub mod names;
 #[allow(missing_docs)]
@@ -44,5 +42,7 @@ pub mod scrape;
 pub mod series;
 #[allow(missing_docs)]
 pub mod server;
+/// Health state lives with the server that serves it; re-exported here for existing paths.
+pub use server::health;
 
 pub use error::{ErrorKind, MetricsError, Result};

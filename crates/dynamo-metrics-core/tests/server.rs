@@ -1,6 +1,8 @@
 //! End to end through the public API: configuration from a (fake) environment, health state and
 //! the status server, on a multi-threaded runtime like the Node binding's.
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -24,22 +26,11 @@ fn resolve(
     SystemConfig::resolve(&|name| map.get(name).cloned(), o)
 }
 
-/// Sends one `Connection: close` request; returns (status, content type, body).
+/// One `Connection: close` GET through the shared client; returns (status, content type, body).
 async fn get(addr: SocketAddr, path: &str, extra: &str) -> (u16, String, String) {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n{extra}\r\n");
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).await.unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    let content_type = head
-        .split("\r\n")
-        .filter_map(|l| l.split_once(':'))
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_default();
-    (status, content_type, body.to_string())
+    let r = common::request(addr, "GET", path, extra).await;
+    let content_type = r.header("content-type").unwrap_or_default().to_string();
+    (r.status, content_type, r.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

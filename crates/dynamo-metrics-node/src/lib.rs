@@ -74,6 +74,18 @@ pub struct RuntimeOptions {
     pub use_endpoint_health_status: Option<Vec<String>>,
     /// Deadline for the callbacks of one scrape in ms; wins over `DYN_METRICS_SCRAPE_TIMEOUT_MS` (default 1000).
     pub scrape_timeout_ms: Option<f64>,
+    /// Status server: ms a client has to send a complete request head; wins over `DYN_SYSTEM_HEADER_READ_TIMEOUT_MS` (default 10000).
+    pub header_read_timeout_ms: Option<f64>,
+    /// Status server: ms a keep-alive connection may sit without a request; wins over `DYN_SYSTEM_IDLE_TIMEOUT_MS` (default 60000).
+    pub idle_timeout_ms: Option<f64>,
+    /// Status server: ms a response may wait for its reader to take a byte; wins over `DYN_SYSTEM_WRITE_TIMEOUT_MS` (default 10000).
+    pub write_timeout_ms: Option<f64>,
+    /// Status server: open connections at most (new ones past it are closed); wins over `DYN_SYSTEM_MAX_CONNECTIONS` (default 2048).
+    pub max_connections: Option<f64>,
+    /// Status server: `/metrics` renders in flight at most; wins over `DYN_SYSTEM_MAX_CONCURRENT_RENDERS` (default 16).
+    pub max_concurrent_renders: Option<f64>,
+    /// Status server: ms a scrape past `maxConcurrentRenders` waits before a 503 with `Retry-After` (0 = none); wins over `DYN_SYSTEM_RENDER_WAIT_MS` (default 2000).
+    pub render_wait_ms: Option<f64>,
     /// NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process.
     pub nats_server: Option<String>,
     /// @internal f64 slots per slab (the JS side allocates slabs of this size).
@@ -94,6 +106,12 @@ impl RuntimeOptions {
             live_path,
             use_endpoint_health_status,
             scrape_timeout_ms,
+            header_read_timeout_ms,
+            idle_timeout_ms,
+            write_timeout_ms,
+            max_connections,
+            max_concurrent_renders,
+            render_wait_ms,
             nats_server,
             slab_size,
             max_string_length,
@@ -107,6 +125,12 @@ impl RuntimeOptions {
             live_path,
             use_endpoint_health_status,
             scrape_timeout_ms,
+            header_read_timeout_ms,
+            idle_timeout_ms,
+            write_timeout_ms,
+            max_connections,
+            max_concurrent_renders,
+            render_wait_ms,
             nats_server,
         };
         let limits = JsLimits {
@@ -140,14 +164,29 @@ type HookResult = Either<Vec<String>, Promise<Vec<String>>>;
 
 type Hook = ThreadsafeFunction<ScrapeRequest, HookResult, ScrapeRequest, Status, false, true>;
 
+/// A failed hook call's reason for the log; napi gives none when the JS thread is going away
+/// (the runtime's environment is tearing down), and an empty reason tells the reader nothing.
+fn reason(e: &napi::Error) -> String {
+    if e.reason.trim().is_empty() {
+        format!(
+            "the JS thread did not run them (napi status {:?}; the process or its worker is probably exiting)",
+            e.status
+        )
+    } else {
+        e.reason.clone()
+    }
+}
+
 /// The hook's result as the core takes it.
 fn hook_run(r: napi::Result<HookResult>) -> HookRun {
     match r {
         Ok(Either::A(failures)) => HookRun::Done(failures),
-        Ok(Either::B(promise)) => HookRun::Pending(Box::pin(async move {
-            promise.await.map_err(|e| e.reason.clone())
-        })),
-        Err(e) => HookRun::Failed(e.reason.clone()),
+        Ok(Either::B(promise)) => {
+            HookRun::Pending(Box::pin(
+                async move { promise.await.map_err(|e| reason(&e)) },
+            ))
+        }
+        Err(e) => HookRun::Failed(reason(&e)),
     }
 }
 
@@ -496,5 +535,21 @@ impl NativeRuntime {
     #[napi]
     pub async fn shutdown(&self) {
         self.rt.shutdown().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hook_failure_without_a_reason_still_logs_one() {
+        // What napi-rs gives when the threadsafe function is closing (the environment is
+        // tearing down): a status and an empty reason.
+        let why = reason(&napi::Error::from_status(Status::Closing));
+        assert!(why.contains("did not run them"), "{why}");
+        assert!(why.contains("Closing"), "{why}");
+        let why = reason(&napi::Error::new(Status::GenericFailure, "boom"));
+        assert_eq!(why, "boom");
     }
 }

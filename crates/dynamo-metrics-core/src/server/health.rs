@@ -11,10 +11,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+/// A health status as Dynamo spells it (`ready` / `notready`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HealthStatus {
+    /// Serving: the health route answers 200.
     Ready,
+    /// Not serving yet (or any more): the health route answers 503.
     NotReady,
 }
 
@@ -31,6 +34,7 @@ impl HealthStatus {
         }
     }
 
+    /// The lowercase name, as served and as the environment variable takes it.
     pub fn as_str(self) -> &'static str {
         match self {
             HealthStatus::Ready => "ready",
@@ -55,6 +59,7 @@ struct HealthBody<'a> {
     endpoints: &'a BTreeMap<String, HealthStatus>,
 }
 
+/// The health state of one runtime: the process status and each reported endpoint's.
 #[derive(Debug)]
 pub struct Health {
     started: Instant,
@@ -65,6 +70,7 @@ pub struct Health {
 }
 
 impl Health {
+    /// Starts at `starting`; with `use_endpoint_health_status` non-empty, those endpoints decide.
     pub fn new(starting: HealthStatus, use_endpoint_health_status: Vec<String>) -> Health {
         Health {
             started: Instant::now(),
@@ -85,14 +91,17 @@ impl Health {
         HealthStatus::from_bool(self.ready.load(Ordering::Relaxed))
     }
 
+    /// Reports endpoint `name` as `s`.
     pub fn set_endpoint(&self, name: &str, s: HealthStatus) {
         self.write_endpoints().insert(name.to_string(), s);
     }
 
+    /// Stops reporting endpoint `name`.
     pub fn remove_endpoint(&self, name: &str) {
         self.write_endpoints().remove(name);
     }
 
+    /// Time since this health state (the runtime) was created.
     pub fn uptime(&self) -> Duration {
         self.started.elapsed()
     }
