@@ -3,14 +3,13 @@
 
 pub mod chunked;
 pub mod config;
-pub mod endpoint_metrics;
 pub mod error;
 pub mod family;
 pub mod format;
 pub mod health;
 pub mod hierarchy;
 pub mod names;
-pub mod nats;
+pub mod plane;
 pub mod registry;
 pub mod runtime;
 pub mod scrape;

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use dynamo_metrics_core::endpoint_metrics;
-use dynamo_metrics_core::nats::{
+use dynamo_metrics_core::plane::endpoint_metrics;
+use dynamo_metrics_core::plane::nats::{
     service_name, IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec,
     ServedEndpoint,
 };
