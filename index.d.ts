@@ -31,8 +31,12 @@ export declare class NativeRuntime {
   natsDiscover(namespace: string, component: string, endpoint: string, waitMs: number): Promise<Array<NatsInstance>>
   /** The `$SRV.STATS` answers (JSON text) of a component's service instances within `wait_ms`. */
   natsStats(namespace: string, component: string, waitMs: number): Promise<Array<string>>
-  /** Sends a request to `subject`; read its responses with `next()`. */
-  natsRequest(subject: string, requestId: string, payload: Buffer): Promise<NatsResponses>
+  /**
+   * Sends a request to `subject` and waits (up to `idle_ms`) for its first response; read
+   * the rest with `next()`. `window` > 0: the worker sends at most that many responses
+   * beyond what the caller has read.
+   */
+  natsRequest(subject: string, requestId: string, payload: Buffer, idleMs: number, window: number): Promise<NatsResponses>
   /** Asks the worker serving `subject` to cancel `request_id`. */
   natsCancel(subject: string, requestId: string): Promise<void>
   /** The handle for [`reserve_slots`] and [`add_series_batch`]. */
@@ -63,8 +67,15 @@ export declare class NativeRuntime {
   shutdown(): Promise<void>
 }
 
-/** The responses of one NATS request. */
+/**
+ * The responses of one NATS request. The request call already waited for the first message
+ * (`first()`), so a one-response call crosses into Rust once.
+ */
 export declare class NatsResponses {
+  /** The first response (null when the stream ended without one); later calls return null. */
+  first(): Buffer | null
+  /** True once the final message has been read: no `next()` call is needed. */
+  get done(): boolean
   /** The next response payload, or null after the final one. */
   next(idleMs: number): Promise<Buffer | null>
 }
@@ -72,10 +83,16 @@ export declare class NatsResponses {
 /** A served NATS endpoint: the JS ingress answers its requests through it. */
 export declare class NatsServed {
   get subject(): string
-  /** Publishes one response of request `token`. */
+  /** Publishes one response of request `token` once the caller's credit allows it. */
   send(token: number, payload: Buffer): Promise<void>
-  /** Ends request `token`: a final message, or the handler's error. */
-  finish(token: number, payload: Buffer, error?: string | undefined | null): Promise<void>
+  /**
+   * Ends request `token`: a final message carrying `payload` (a last response, or empty), or
+   * the error `error` (`delivery`: the worker could not deliver a response, else the
+   * handler failed). Checked here (a message over the max payload throws and the request
+   * stays pending); the publish itself runs in the background, so ending a request costs
+   * no second crossing back into JS.
+   */
+  finish(token: number, payload: Buffer, error?: string | undefined | null, delivery?: boolean | undefined | null): void
   /** The `statsHandler` value reported in `$SRV.STATS` (JSON text). */
   setStats(json: string): void
   /** Stops announcing and receiving requests. */
@@ -94,6 +111,12 @@ export declare function createRuntime(options: RuntimeOptions, hook: ((arg: Scra
 
 /** Prometheus's default histogram buckets, as the core defines them (the JS constant reads this). */
 export declare function defaultBuckets(): Array<number>
+
+/**
+ * The subject instance `instance` of an endpoint serves over NATS (the in-process plane reports
+ * it too, so both planes' stats read alike).
+ */
+export declare function endpointSubjectOf(namespace: string, component: string, endpoint: string, instance: string): string
 
 export interface FamilyInfo {
   id: number
@@ -132,6 +155,9 @@ export interface NatsInstance {
   id: string
   subject: string
 }
+
+/** The version a served NATS service announces (and the in-process stats report). */
+export declare function planeServiceVersion(): string
 
 /**
  * Reserves `out.length` slot ranges of `family`'s width for series registered later in a batch,

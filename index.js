@@ -841,5 +841,7 @@ module.exports.NatsServed = nativeBinding.NatsServed
 module.exports.addSeriesBatch = nativeBinding.addSeriesBatch
 module.exports.createRuntime = nativeBinding.createRuntime
 module.exports.defaultBuckets = nativeBinding.defaultBuckets
+module.exports.endpointSubjectOf = nativeBinding.endpointSubjectOf
+module.exports.planeServiceVersion = nativeBinding.planeServiceVersion
 module.exports.reserveSlots = nativeBinding.reserveSlots
 module.exports.serviceNameOf = nativeBinding.serviceNameOf

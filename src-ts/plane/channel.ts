@@ -1,4 +1,4 @@
-import { HandlerError } from '../errors'
+import { HandlerError, NatsError } from '../errors'
 import type { Responder } from './ingress'
 
 /** What a caller hears when the endpoint shuts down without grace during its request. */
@@ -17,15 +17,17 @@ export class Channel implements Responder {
     this.notify()
   }
 
-  end(): void {
+  end(last?: string): void {
+    if (last !== undefined) this.send(last)
     if (this.state === 'open') this.state = 'ended'
     this.notify()
   }
 
-  fail(message: string): void {
+  fail(message: string, kind: 'handler' | 'delivery' = 'handler'): void {
     if (this.state === 'open') {
       this.state = 'failed'
-      this.failure = new HandlerError('ERR_DYNAMO_HANDLER', message)
+      // In-process nothing is lost in transit; a delivery failure is still not the handler's.
+      this.failure = kind === 'delivery' ? new NatsError('ERR_DYNAMO_NATS', message) : new HandlerError('ERR_DYNAMO_HANDLER', message)
     }
     this.notify()
   }

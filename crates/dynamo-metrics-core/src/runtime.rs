@@ -11,7 +11,7 @@ use crate::error::{ErrorKind, MetricsError, Result};
 use crate::family::{MetricKind, NativeMetric};
 use crate::health::{Health, HealthStatus};
 use crate::hierarchy::{NodeId, ROOT};
-use crate::plane::nats::NatsPlane;
+use crate::plane::NatsPlane;
 use crate::registry::{Cursor, FamilySpec, Registry};
 use crate::scrape::{
     self, CallbackInvoker, Claim, InvokeFuture, Outcome, OutcomeSender, SingleFlight,

@@ -1,14 +1,17 @@
 //! Binding of the request plane: automatic endpoint metrics, endpoint health, and the NATS
 //! transport (serving, discovery, requests). Logic lives in the core; this converts arguments.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use dynamo_metrics_core::plane::endpoint_metrics;
-use dynamo_metrics_core::plane::nats::{
-    service_name, IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec,
-    ServedEndpoint,
+use dynamo_metrics_core::plane::subjects::{
+    endpoint_subject, service_name, DELIVERY_ERROR_CODE, HANDLER_ERROR_CODE, SERVICE_VERSION,
+};
+use dynamo_metrics_core::plane::{
+    IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec, ServedEndpoint,
 };
 use napi::bindgen_prelude::Buffer;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -76,21 +79,43 @@ impl NatsServed {
         self.inner.subject().to_string()
     }
 
-    /// Publishes one response of request `token`.
+    /// Publishes one response of request `token` once the caller's credit allows it.
     #[napi]
     pub async fn send(&self, token: f64, payload: Buffer) -> Result<()> {
         let bytes = Bytes::copy_from_slice(&payload);
         self.inner.send(token as u64, bytes).await.map_err(js)
     }
 
-    /// Ends request `token`: a final message, or the handler's error.
+    /// Ends request `token`: a final message carrying `payload` (a last response, or empty), or
+    /// the error `error` (`delivery`: the worker could not deliver a response, else the
+    /// handler failed). Checked here (a message over the max payload throws and the request
+    /// stays pending); the publish itself runs in the background, so ending a request costs
+    /// no second crossing back into JS.
     #[napi]
-    pub async fn finish(&self, token: f64, payload: Buffer, error: Option<String>) -> Result<()> {
-        let bytes = Bytes::copy_from_slice(&payload);
-        self.inner
-            .finish(token as u64, bytes, error)
-            .await
-            .map_err(js)
+    pub fn finish(
+        &self,
+        token: f64,
+        payload: Buffer,
+        error: Option<String>,
+        delivery: Option<bool>,
+    ) -> Result<()> {
+        let code = if delivery == Some(true) {
+            DELIVERY_ERROR_CODE
+        } else {
+            HANDLER_ERROR_CODE
+        };
+        let msg = self
+            .inner
+            .final_message(
+                token as u64,
+                Bytes::copy_from_slice(&payload),
+                error.as_deref().map(|m| (m, code)),
+            )
+            .map_err(js)?;
+        napi::bindgen_prelude::spawn(async move {
+            let _ = msg.publish().await;
+        });
+        Ok(())
     }
 
     /// The `statsHandler` value reported in `$SRV.STATS` (JSON text).
@@ -106,23 +131,37 @@ impl NatsServed {
     }
 }
 
-/// The responses of one NATS request.
+/// The responses of one NATS request. The request call already waited for the first message
+/// (`first()`), so a one-response call crosses into Rust once.
 #[napi]
 pub struct NatsResponses {
     inner: tokio::sync::Mutex<ResponseStream>,
+    first: Mutex<Option<Bytes>>,
+    done: AtomicBool,
 }
 
 #[napi]
 impl NatsResponses {
+    /// The first response (null when the stream ended without one); later calls return null.
+    #[napi]
+    pub fn first(&self) -> Option<Buffer> {
+        let b = self.first.lock().unwrap_or_else(|e| e.into_inner()).take();
+        b.map(|b| Buffer::from(b.to_vec()))
+    }
+
+    /// True once the final message has been read: no `next()` call is needed.
+    #[napi(getter)]
+    pub fn done(&self) -> bool {
+        self.done.load(Ordering::Relaxed)
+    }
+
     /// The next response payload, or null after the final one.
     #[napi]
     pub async fn next(&self, idle_ms: u32) -> Result<Option<Buffer>> {
         let mut s = self.inner.lock().await;
-        let msg = s
-            .next(Duration::from_millis(idle_ms as u64))
-            .await
-            .map_err(js)?;
-        Ok(msg.map(|b| Buffer::from(b.to_vec())))
+        let msg = s.next(Duration::from_millis(idle_ms as u64)).await;
+        self.done.store(s.is_done(), Ordering::Relaxed);
+        Ok(msg.map_err(js)?.map(|b| Buffer::from(b.to_vec())))
     }
 }
 
@@ -131,6 +170,24 @@ impl NatsResponses {
 #[napi]
 pub fn service_name_of(namespace: String, component: String) -> String {
     service_name(&namespace, &component)
+}
+
+/// The subject instance `instance` of an endpoint serves over NATS (the in-process plane reports
+/// it too, so both planes' stats read alike).
+#[napi]
+pub fn endpoint_subject_of(
+    namespace: String,
+    component: String,
+    endpoint: String,
+    instance: String,
+) -> String {
+    endpoint_subject(&service_name(&namespace, &component), &endpoint, &instance)
+}
+
+/// The version a served NATS service announces (and the in-process stats report).
+#[napi]
+pub fn plane_service_version() -> String {
+    SERVICE_VERSION.to_string()
 }
 
 fn plane(rt: &NativeRuntime) -> Result<Arc<NatsPlane>> {
@@ -233,22 +290,33 @@ impl NativeRuntime {
         Ok(found.into_iter().map(|v| v.to_string()).collect())
     }
 
-    /// Sends a request to `subject`; read its responses with `next()`.
+    /// Sends a request to `subject` and waits (up to `idle_ms`) for its first response; read
+    /// the rest with `next()`. `window` > 0: the worker sends at most that many responses
+    /// beyond what the caller has read.
     #[napi]
     pub async fn nats_request(
         &self,
         subject: String,
         request_id: String,
         payload: Buffer,
+        idle_ms: u32,
+        window: u32,
     ) -> Result<NatsResponses> {
         let plane = plane(self)?;
         let bytes = Bytes::copy_from_slice(&payload);
-        let stream = plane
-            .request(&subject, &request_id, bytes)
+        let mut stream = plane
+            .request(&subject, &request_id, bytes, window)
             .await
             .map_err(js)?;
+        let first = stream
+            .next(Duration::from_millis(idle_ms as u64))
+            .await
+            .map_err(js)?;
+        let done = stream.is_done();
         Ok(NatsResponses {
             inner: tokio::sync::Mutex::new(stream),
+            first: Mutex::new(first),
+            done: AtomicBool::new(done),
         })
     }
 
