@@ -1,7 +1,10 @@
 // Request-plane echo benchmark: requests per second and p50/p99 latency for the in-process and
 // NATS transports, and the cost of Dynamo's automatic endpoint metrics per request (the same echo
-// with `autoMetrics: false`). Each configuration runs in its own child process.
+// with `autoMetrics: false`). The anchor is plain nats.js request/reply (the `nats` package) on
+// the same nats-server in the same run: the echo the NATS plane is measured against. Each
+// configuration runs in its own child process.
 //
+//   (cd bench && npm install)       # the nats.js anchor
 //   node bench/plane.mjs            # needs a built package (npm run build) and nats-server on PATH
 //   node bench/plane.mjs --quick
 import { spawn, spawnSync } from 'node:child_process'
@@ -75,6 +78,45 @@ async function child(mode) {
   )
 }
 
+/** Plain nats.js request/reply echo (JSON in, JSON out), measured as `child` measures ours. */
+async function natsjs() {
+  const { connect } = await import('nats')
+  const nc = await connect({ servers: process.env.BENCH_NATS })
+  const enc = new TextEncoder()
+  const dec = new TextDecoder()
+  nc.subscribe('bench.natsjs.echo', { callback: (err, m) => { if (!err) m.respond(enc.encode(JSON.stringify(JSON.parse(dec.decode(m.data))))) } })
+  await nc.flush()
+  const one = async (i) => {
+    const r = JSON.parse(dec.decode((await nc.request('bench.natsjs.echo', enc.encode(JSON.stringify({ i })), { timeout: 10_000 })).data))
+    if (r.i !== i) throw new Error('echo mismatch')
+  }
+  const batch = quick ? 200 : 1000
+  const rounds = quick ? 5 : 15
+  const lat = []
+  const per = []
+  for (let i = 0; i < batch; i++) await one(i)
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < batch; i++) {
+      const s = process.hrtime.bigint()
+      await one(i)
+      lat.push(Number(process.hrtime.bigint() - s))
+    }
+    per.push(Number(process.hrtime.bigint() - t0) / batch)
+  }
+  const conc = 64
+  const each = Math.floor(batch / 4)
+  const t1 = process.hrtime.bigint()
+  await Promise.all(Array.from({ length: conc }, async (_, c) => {
+    for (let i = 0; i < each; i++) await one(c * each + i)
+  }))
+  const rps = (each * conc) / (Number(process.hrtime.bigint() - t1) / 1e9)
+  await nc.drain()
+  const sorted = [...lat].sort((a, b) => a - b)
+  const med = [...per].sort((a, b) => a - b)[Math.floor(per.length / 2)]
+  process.stdout.write(JSON.stringify({ ns: med, p50: sorted[Math.floor(sorted.length * 0.5)], p99: sorted[Math.floor(sorted.length * 0.99)], rps }) + '\n')
+}
+
 /**
  * The automatic metrics' own work per request, isolated from the echo's noise: exactly what the
  * ingress records for a one-response request (requests, inflight up and down, request and response
@@ -145,6 +187,12 @@ async function main() {
     if (out.status !== 0) throw new Error(`${mode} failed: ${out.stderr}`)
     rows.push(JSON.parse(out.stdout.trim().split('\n').pop()))
   }
+  let anchor
+  if (nats !== undefined) {
+    const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--natsjs', ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' })
+    if (out.status !== 0) console.error(`nats.js anchor skipped (cd bench && npm install): ${out.stderr.split('\n')[0]}`)
+    else anchor = JSON.parse(out.stdout.trim().split('\n').pop())
+  }
   nats?.kill()
   const cost = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--metrics-cost', ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' })
   if (cost.status !== 0) throw new Error(`metrics cost failed: ${cost.stderr}`)
@@ -157,6 +205,14 @@ async function main() {
       console.log(`| ${name} | ${m} | ${r[m].ns.toFixed(0)} | ${(r[m].p50 / 1000).toFixed(1)} | ${(r[m].p99 / 1000).toFixed(1)} | ${m === 'on' ? r.rps.toFixed(0) : ''} |`)
     }
   }
+  if (anchor !== undefined) {
+    console.log(`| nats.js request/reply (anchor) | - | ${anchor.ns.toFixed(0)} | ${(anchor.p50 / 1000).toFixed(1)} | ${(anchor.p99 / 1000).toFixed(1)} | ${anchor.rps.toFixed(0)} |`)
+    const ours = rows.find((r) => r.transport === 'nats')
+    if (ours !== undefined) {
+      console.log('')
+      console.log(`NATS echo vs nats.js: p50 ${(ours.on.p50 / anchor.p50).toFixed(2)}x, requests/s (64 callers) ${(anchor.rps / ours.rps).toFixed(2)}x slower (1.00x = as fast)`)
+    }
+  }
   console.log('')
   for (const r of rows) {
     const name = r.transport === 'nats' ? 'NATS' : 'in-process'
@@ -167,4 +223,5 @@ async function main() {
 
 if (process.argv[2] === '--child') await child(process.argv[3])
 else if (process.argv[2] === '--metrics-cost') await metricsCost()
+else if (process.argv[2] === '--natsjs') await natsjs()
 else await main()
