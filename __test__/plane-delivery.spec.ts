@@ -160,3 +160,51 @@ describe.skipIf(NATS_BIN === null)('NATS delivery', () => {
     expect(rest.error).toBeInstanceOf(NatsError)
   })
 })
+
+describe('in-process delivery', () => {
+  const runtimes: DistributedRuntime[] = []
+  afterEach(async () => {
+    await Promise.all(runtimes.splice(0).map((rt) => rt.shutdown()))
+  })
+
+  async function endpoint() {
+    const rt = await DistributedRuntime.create({ systemEnabled: false })
+    runtimes.push(rt)
+    return rt.namespace(uniqueNamespace('inproc')).component('comp').endpoint('gen')
+  }
+
+  it('a slow in-process reader paces the handler to its credit window', async () => {
+    const ep = await endpoint()
+    let produced = 0
+    await ep.serveEndpoint(async function* () {
+      for (let i = 0; i < 2000; i++) {
+        produced = i + 1
+        yield i
+      }
+    })
+    let received = 0
+    let maxAhead = 0
+    for await (const i of ep.client({ creditWindow: 16 }).generate(null)) {
+      expect(i).toBe(received)
+      received++
+      maxAhead = Math.max(maxAhead, produced - received)
+      if (received % 100 === 0) await sleep(20)
+    }
+    expect(received).toBe(2000)
+    expect(maxAhead).toBeLessThanOrEqual(17)
+  })
+
+  it('a reader that breaks off while the handler waits for room fires its signal and the endpoint stops', async () => {
+    const ep = await endpoint()
+    const aborted = deferred()
+    const served = await ep.serveEndpoint(async function* (_r: JsonValue, ctx) {
+      ctx.signal.addEventListener('abort', () => aborted.resolve())
+      for (let i = 0; !ctx.signal.aborted; i++) yield i
+    })
+    for await (const i of ep.client({ creditWindow: 4 }).generate(null)) {
+      if (i === 2) break
+    }
+    await aborted.promise
+    await served.stop()
+  })
+})

@@ -7,6 +7,7 @@
 //   (cd bench && npm install)       # the nats.js anchor
 //   node bench/plane.mjs            # needs a built package (npm run build) and nats-server on PATH
 //   node bench/plane.mjs --quick
+//   node bench/plane.mjs --flood    # issue 14's slow consumer: 200,000 x 1 KB to a ~9k/s reader
 import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -158,6 +159,43 @@ async function metricsCost() {
   process.stdout.write(JSON.stringify({ ns: runs[3], min: runs[0], max: runs[6] }) + '\n')
 }
 
+/** A worker streaming 200,000 x 1 KB responses to a caller (another runtime) reading ~9k/s. */
+async function flood() {
+  const pkg = join(here, '..', 'dist', 'esm', 'index.mjs')
+  const { DistributedRuntime } = await import(pkg)
+  const worker = await DistributedRuntime.create({ systemEnabled: false, natsServer: process.env.BENCH_NATS })
+  const caller = await DistributedRuntime.create({ systemEnabled: false, natsServer: process.env.BENCH_NATS })
+  const N = quick ? 50_000 : 200_000
+  const pad = 'p'.repeat(1000)
+  let produced = 0
+  await worker.namespace('bench').component('flood').endpoint('gen').serveEndpoint(async function* () {
+    for (let i = 0; i < N; i++) {
+      produced = i + 1
+      yield { i, pad }
+    }
+  })
+  const client = caller.namespace('bench').component('flood').endpoint('gen').client()
+  await client.waitForInstances(10_000)
+  let received = 0
+  let maxAhead = 0
+  let error
+  const t0 = process.hrtime.bigint()
+  try {
+    for await (const item of client.generate(null)) {
+      if (item.i !== received) throw new Error(`item ${item.i} arrived as number ${received}`)
+      received++
+      maxAhead = Math.max(maxAhead, produced - received)
+      if (received % 9 === 0) await new Promise((r) => setTimeout(r, 1))
+    }
+  } catch (e) {
+    error = String(e)
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9
+  await worker.shutdown()
+  await caller.shutdown()
+  process.stdout.write(JSON.stringify({ n: N, received, seconds: s, perSecond: received / s, maxAhead, error }) + '\n')
+}
+
 function freePort() {
   return new Promise((resolve) => {
     const s = createServer()
@@ -166,6 +204,22 @@ function freePort() {
       s.close(() => resolve(port))
     })
   })
+}
+
+async function startNats() {
+  const port = await freePort()
+  const proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
+  await new Promise((r) => setTimeout(r, 300))
+  return { proc, url: `nats://127.0.0.1:${port}` }
+}
+
+async function floodMain() {
+  const { proc, url } = await startNats()
+  const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--flood-child', ...(quick ? ['--quick'] : [])], { env: { ...process.env, BENCH_NATS: url }, encoding: 'utf8' })
+  proc.kill()
+  if (out.status !== 0) throw new Error(`flood failed: ${out.stderr}`)
+  const r = JSON.parse(out.stdout.trim().split('\n').pop())
+  console.log(`${r.n} x 1 KB responses, caller reading ${r.perSecond.toFixed(0)}/s: received ${r.received} in ${r.seconds.toFixed(1)} s, ${r.error === undefined ? 'completed normally' : `failed: ${r.error}`}; the worker ran at most ${r.maxAhead} responses ahead of the reader`)
 }
 
 async function main() {
@@ -224,4 +278,6 @@ async function main() {
 if (process.argv[2] === '--child') await child(process.argv[3])
 else if (process.argv[2] === '--metrics-cost') await metricsCost()
 else if (process.argv[2] === '--natsjs') await natsjs()
+else if (process.argv[2] === '--flood-child') await flood()
+else if (process.argv.includes('--flood')) await floodMain()
 else await main()

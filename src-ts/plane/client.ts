@@ -151,7 +151,7 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
   private async *inProcess(text: string): AsyncGenerator<Res> {
     const serving = this.shared.serving.get(pathKey(this.path))
     if (serving?.ingress === undefined) throw new EndpointError('ERR_DYNAMO_ENDPOINT', `no instance serves ${this.describe()}`)
-    const channel = new Channel()
+    const channel = new Channel(this.window)
     const id = requestId()
     // Serialized as on the wire, so byte counts mean the same on both planes.
     const h = serving.ingress.handle(text, Buffer.byteLength(text), id, channel)
@@ -169,7 +169,10 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
       finished = true
       throw e
     } finally {
-      if (!finished) h.cancel()
+      if (!finished) {
+        h.cancel()
+        channel.release()
+      }
     }
   }
 

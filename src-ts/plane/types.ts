@@ -37,8 +37,8 @@ export interface ClientOptions {
   /** Give up on a request when no response arrives for this long (default 60000 ms). */
   idleTimeoutMs?: number
   /**
-   * Over NATS: how many responses a worker may send beyond what this caller has read (default
-   * 256, at most 16384). The worker pauses when it runs out of credit instead of overrunning a
+   * How many responses a worker may send beyond what this caller has read (default 256, at most
+   * 16384; in-process too). The worker pauses when it runs out of credit instead of overrunning a
    * slow caller; a worker that gets no credit for 60 s fails the request with `NatsError`.
    */
   creditWindow?: number
