@@ -32,11 +32,13 @@ export declare class NativeRuntime {
   /** The `$SRV.STATS` answers (JSON text) of a component's service instances within `wait_ms`. */
   natsStats(namespace: string, component: string, waitMs: number): Promise<Array<string>>
   /**
-   * Sends a request to `subject` and waits (up to `idle_ms`) for its first response; read
-   * the rest with `next()`. `window` > 0: the worker sends at most that many responses
-   * beyond what the caller has read.
+   * Sends a request to `subject` and waits (up to `idle_ms`) for its first response: null
+   * when the stream ended without one, the response itself when it was also the last (a
+   * unary reply: no stream object is made), else the stream (`first()`, then `next()`).
+   * `window` > 0: the worker sends at most that many responses beyond what the caller has
+   * read.
    */
-  natsRequest(subject: string, requestId: string, payload: Buffer, idleMs: number, window: number): Promise<NatsResponses>
+  natsRequest(subject: string, requestId: string, payload: Buffer, idleMs: number, window: number): Promise<Buffer | NatsResponses | null>
   /** Asks the worker serving `subject` to cancel `request_id`. */
   natsCancel(subject: string, requestId: string): Promise<void>
   /** The handle for [`reserve_slots`] and [`add_series_batch`]. */

@@ -182,7 +182,13 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
     let finished = false
     try {
       // The request call already waited for the first response: a unary call crosses once.
-      const stream = await callAsync(() => rt.natsRequest(target.subject, id, Buffer.from(text), this.idleMs, this.window))
+      const reply = await callAsync(() => rt.natsRequest(target.subject, id, Buffer.from(text), this.idleMs, this.window))
+      if (reply === null || Buffer.isBuffer(reply)) {
+        finished = true
+        if (reply !== null) yield JSON.parse(reply.toString('utf8')) as Res
+        return
+      }
+      const stream = reply
       let buf = stream.first()
       for (;;) {
         if (buf === null) {

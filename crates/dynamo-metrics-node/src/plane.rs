@@ -13,7 +13,7 @@ use dynamo_metrics_core::plane::subjects::{
 use dynamo_metrics_core::plane::{
     IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec, ServedEndpoint,
 };
-use napi::bindgen_prelude::Buffer;
+use napi::bindgen_prelude::{Buffer, Either};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Result, Status};
 use napi_derive::napi;
@@ -290,10 +290,12 @@ impl NativeRuntime {
         Ok(found.into_iter().map(|v| v.to_string()).collect())
     }
 
-    /// Sends a request to `subject` and waits (up to `idle_ms`) for its first response; read
-    /// the rest with `next()`. `window` > 0: the worker sends at most that many responses
-    /// beyond what the caller has read.
-    #[napi]
+    /// Sends a request to `subject` and waits (up to `idle_ms`) for its first response: null
+    /// when the stream ended without one, the response itself when it was also the last (a
+    /// unary reply: no stream object is made), else the stream (`first()`, then `next()`).
+    /// `window` > 0: the worker sends at most that many responses beyond what the caller has
+    /// read.
+    #[napi(ts_return_type = "Promise<Buffer | NatsResponses | null>")]
     pub async fn nats_request(
         &self,
         subject: String,
@@ -301,7 +303,7 @@ impl NativeRuntime {
         payload: Buffer,
         idle_ms: u32,
         window: u32,
-    ) -> Result<NatsResponses> {
+    ) -> Result<Option<Either<Buffer, NatsResponses>>> {
         let plane = plane(self)?;
         let bytes = Bytes::copy_from_slice(&payload);
         let mut stream = plane
@@ -312,12 +314,14 @@ impl NativeRuntime {
             .next(Duration::from_millis(idle_ms as u64))
             .await
             .map_err(js)?;
-        let done = stream.is_done();
-        Ok(NatsResponses {
+        if stream.is_done() {
+            return Ok(first.map(|b| Either::A(Buffer::from(b.to_vec()))));
+        }
+        Ok(Some(Either::B(NatsResponses {
             inner: tokio::sync::Mutex::new(stream),
             first: Mutex::new(first),
-            done: AtomicBool::new(done),
-        })
+            done: AtomicBool::new(false),
+        })))
     }
 
     /// Asks the worker serving `subject` to cancel `request_id`.
