@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeRuntime = nativeBinding.NativeRuntime
+module.exports.NatsCaller = nativeBinding.NatsCaller
 module.exports.NatsResponses = nativeBinding.NatsResponses
 module.exports.NatsServed = nativeBinding.NatsServed
 module.exports.addSeriesBatch = nativeBinding.addSeriesBatch

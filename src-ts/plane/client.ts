@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { callAsync, ConfigError, EndpointError } from '../errors'
 import type { NatsInstance } from '../native'
+import { NatsCalls } from './calls'
 import { Channel } from './channel'
 import { pathKey, type EndpointPath, type Shared } from './state'
 import type { ClientOptions, JsonValue } from './types'
@@ -179,35 +180,30 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
   private async *overNats(target: NatsInstance, text: string): AsyncGenerator<Res> {
     const id = requestId()
     const rt = this.shared.rt
+    const calls = (this.shared.natsCalls ??= new NatsCalls(rt))
+    const { key, reply } = calls.request(target.subject, id, Buffer.from(text), this.idleMs, this.window)
     let finished = false
     try {
-      // The request call already waited for the first response: a unary call crosses once.
-      const reply = await callAsync(() => rt.natsRequest(target.subject, id, Buffer.from(text), this.idleMs, this.window))
-      if (reply === null || Buffer.isBuffer(reply)) {
-        finished = true
-        if (reply !== null) yield JSON.parse(reply.toString('utf8')) as Res
-        return
-      }
-      const stream = reply
-      let buf = stream.first()
+      let r = await reply
       for (;;) {
-        if (buf === null) {
+        if (r.payload === null || r.payload === undefined) {
           finished = true
           return
         }
-        const last = stream.done
-        yield JSON.parse(buf.toString('utf8')) as Res
-        if (last) {
-          finished = true
-          return
-        }
-        buf = await callAsync(() => stream.next(this.idleMs))
+        const last = r.done
+        if (last) finished = true
+        yield JSON.parse(r.payload.toString('utf8')) as Res
+        if (last) return
+        r = await calls.next(key, this.idleMs)
       }
     } catch (e) {
       finished = true
       throw e
     } finally {
-      if (!finished) await rt.natsCancel(target.subject, id).catch(() => {})
+      if (!finished) {
+        calls.close(key)
+        await rt.natsCancel(target.subject, id).catch(() => {})
+      }
     }
   }
 }

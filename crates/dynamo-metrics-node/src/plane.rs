@@ -330,3 +330,135 @@ impl NativeRuntime {
         plane(self)?.cancel(&subject, &request_id).await.map_err(js)
     }
 }
+
+/// One answer to a [`NatsCaller`] call, delivered through its one callback.
+#[napi(object)]
+pub struct NatsReply {
+    /// The call's key.
+    pub key: u32,
+    /// The response, or null (the stream ended without one, or `error` is set).
+    pub payload: Option<Buffer>,
+    /// True when the stream has ended (no `next` for this key).
+    pub done: bool,
+    /// The failure, as a coded message (`[ERR_DYNAMO_*] ...`).
+    pub error: Option<String>,
+}
+
+type ReplyFn = ThreadsafeFunction<NatsReply, (), NatsReply, Status, false, true>;
+type Streams = Arc<Mutex<std::collections::HashMap<u32, ResponseStream>>>;
+
+/// The caller side of the NATS plane with one callback for every answer: each call returns at
+/// once and its answer comes back through that callback, so answers that arrive together reach
+/// JS in one wake-up instead of one promise settlement (and its thread crossing) each.
+#[napi]
+pub struct NatsCaller {
+    plane: Arc<NatsPlane>,
+    reply: Arc<ReplyFn>,
+    streams: Streams,
+}
+
+fn deliver(reply: &ReplyFn, key: u32, r: dynamo_metrics_core::Result<Option<Bytes>>, done: bool) {
+    let v = match r {
+        Ok(p) => NatsReply {
+            key,
+            payload: p.map(|b| Buffer::from(b.to_vec())),
+            done,
+            error: None,
+        },
+        Err(e) => NatsReply {
+            key,
+            payload: None,
+            done: true,
+            error: Some(format!("[{}] {}", e.kind.code(), e.message)),
+        },
+    };
+    reply.call(v, ThreadsafeFunctionCallMode::NonBlocking);
+}
+
+#[napi]
+impl NatsCaller {
+    /// Sends a request to `subject`; its first answer comes to the callback under `key`.
+    /// `window` > 0: the worker sends at most that many responses beyond what was read.
+    #[napi]
+    pub fn request(
+        &self,
+        key: u32,
+        subject: String,
+        request_id: String,
+        payload: Buffer,
+        idle_ms: u32,
+        window: u32,
+    ) {
+        let bytes = Bytes::copy_from_slice(&payload);
+        let (plane, reply, streams) = (
+            Arc::clone(&self.plane),
+            Arc::clone(&self.reply),
+            Arc::clone(&self.streams),
+        );
+        napi::bindgen_prelude::spawn(async move {
+            let mut stream = match plane.request(&subject, &request_id, bytes, window).await {
+                Ok(s) => s,
+                Err(e) => return deliver(&reply, key, Err(e), true),
+            };
+            let r = stream.next(Duration::from_millis(idle_ms as u64)).await;
+            let done = stream.is_done();
+            if !done {
+                streams
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, stream);
+            }
+            deliver(&reply, key, r, done);
+        });
+    }
+
+    /// Reads the next response of call `key`; the answer comes to the callback.
+    #[napi]
+    pub fn next(&self, key: u32, idle_ms: u32) {
+        let (reply, streams) = (Arc::clone(&self.reply), Arc::clone(&self.streams));
+        napi::bindgen_prelude::spawn(async move {
+            let taken = streams
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+            let Some(mut stream) = taken else {
+                let e = dynamo_metrics_core::MetricsError::new(
+                    dynamo_metrics_core::ErrorKind::Nats,
+                    format!("call {key} has no open response stream"),
+                );
+                return deliver(&reply, key, Err(e), true);
+            };
+            let r = stream.next(Duration::from_millis(idle_ms as u64)).await;
+            let done = stream.is_done();
+            if !done {
+                streams
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, stream);
+            }
+            deliver(&reply, key, r, done);
+        });
+    }
+
+    /// Forgets call `key`'s stream (the caller stopped reading); later messages are dropped.
+    #[napi]
+    pub fn close(&self, key: u32) {
+        self.streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+    }
+}
+
+#[napi]
+impl NativeRuntime {
+    /// The caller side of the NATS plane, answering through `on_reply`.
+    #[napi]
+    pub fn nats_caller(&self, on_reply: ReplyFn) -> Result<NatsCaller> {
+        Ok(NatsCaller {
+            plane: plane(self)?,
+            reply: Arc::new(on_reply),
+            streams: Arc::default(),
+        })
+    }
+}
