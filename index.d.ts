@@ -31,14 +31,6 @@ export declare class NativeRuntime {
   natsDiscover(namespace: string, component: string, endpoint: string, waitMs: number): Promise<Array<NatsInstance>>
   /** The `$SRV.STATS` answers (JSON text) of a component's service instances within `wait_ms`. */
   natsStats(namespace: string, component: string, waitMs: number): Promise<Array<string>>
-  /**
-   * Sends a request to `subject` and waits (up to `idle_ms`) for its first response: null
-   * when the stream ended without one, the response itself when it was also the last (a
-   * unary reply: no stream object is made), else the stream (`first()`, then `next()`).
-   * `window` > 0: the worker sends at most that many responses beyond what the caller has
-   * read.
-   */
-  natsRequest(subject: string, requestId: string, payload: Buffer, idleMs: number, window: number): Promise<Buffer | NatsResponses | null>
   /** Asks the worker serving `subject` to cancel `request_id`. */
   natsCancel(subject: string, requestId: string): Promise<void>
   /** The caller side of the NATS plane, answering through `on_reply`. */
@@ -86,19 +78,6 @@ export declare class NatsCaller {
   next(key: number, idleMs: number): void
   /** Forgets call `key`'s stream (the caller stopped reading); later messages are dropped. */
   close(key: number): void
-}
-
-/**
- * The responses of one NATS request. The request call already waited for the first message
- * (`first()`), so a one-response call crosses into Rust once.
- */
-export declare class NatsResponses {
-  /** The first response (null when the stream ended without one); later calls return null. */
-  first(): Buffer | null
-  /** True once the final message has been read: no `next()` call is needed. */
-  get done(): boolean
-  /** The next response payload, or null after the final one. */
-  next(idleMs: number): Promise<Buffer | null>
 }
 
 /** A served NATS endpoint: the JS ingress answers its requests through it. */

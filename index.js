@@ -837,7 +837,6 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeRuntime = nativeBinding.NativeRuntime
 module.exports.NatsCaller = nativeBinding.NatsCaller
-module.exports.NatsResponses = nativeBinding.NatsResponses
 module.exports.NatsServed = nativeBinding.NatsServed
 module.exports.addSeriesBatch = nativeBinding.addSeriesBatch
 module.exports.createRuntime = nativeBinding.createRuntime

@@ -1,7 +1,6 @@
 //! Binding of the request plane: automatic endpoint metrics, endpoint health, and the NATS
 //! transport (serving, discovery, requests). Logic lives in the core; this converts arguments.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use dynamo_metrics_core::plane::subjects::{
 use dynamo_metrics_core::plane::{
     IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec, ServedEndpoint,
 };
-use napi::bindgen_prelude::{Buffer, Either};
+use napi::bindgen_prelude::Buffer;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{Result, Status};
 use napi_derive::napi;
@@ -128,40 +127,6 @@ impl NatsServed {
     #[napi]
     pub async fn stop(&self) {
         self.inner.stop().await;
-    }
-}
-
-/// The responses of one NATS request. The request call already waited for the first message
-/// (`first()`), so a one-response call crosses into Rust once.
-#[napi]
-pub struct NatsResponses {
-    inner: tokio::sync::Mutex<ResponseStream>,
-    first: Mutex<Option<Bytes>>,
-    done: AtomicBool,
-}
-
-#[napi]
-impl NatsResponses {
-    /// The first response (null when the stream ended without one); later calls return null.
-    #[napi]
-    pub fn first(&self) -> Option<Buffer> {
-        let b = self.first.lock().unwrap_or_else(|e| e.into_inner()).take();
-        b.map(|b| Buffer::from(b.to_vec()))
-    }
-
-    /// True once the final message has been read: no `next()` call is needed.
-    #[napi(getter)]
-    pub fn done(&self) -> bool {
-        self.done.load(Ordering::Relaxed)
-    }
-
-    /// The next response payload, or null after the final one.
-    #[napi]
-    pub async fn next(&self, idle_ms: u32) -> Result<Option<Buffer>> {
-        let mut s = self.inner.lock().await;
-        let msg = s.next(Duration::from_millis(idle_ms as u64)).await;
-        self.done.store(s.is_done(), Ordering::Relaxed);
-        Ok(msg.map_err(js)?.map(|b| Buffer::from(b.to_vec())))
     }
 }
 
@@ -288,40 +253,6 @@ impl NativeRuntime {
             .await
             .map_err(js)?;
         Ok(found.into_iter().map(|v| v.to_string()).collect())
-    }
-
-    /// Sends a request to `subject` and waits (up to `idle_ms`) for its first response: null
-    /// when the stream ended without one, the response itself when it was also the last (a
-    /// unary reply: no stream object is made), else the stream (`first()`, then `next()`).
-    /// `window` > 0: the worker sends at most that many responses beyond what the caller has
-    /// read.
-    #[napi(ts_return_type = "Promise<Buffer | NatsResponses | null>")]
-    pub async fn nats_request(
-        &self,
-        subject: String,
-        request_id: String,
-        payload: Buffer,
-        idle_ms: u32,
-        window: u32,
-    ) -> Result<Option<Either<Buffer, NatsResponses>>> {
-        let plane = plane(self)?;
-        let bytes = Bytes::copy_from_slice(&payload);
-        let mut stream = plane
-            .request(&subject, &request_id, bytes, window)
-            .await
-            .map_err(js)?;
-        let first = stream
-            .next(Duration::from_millis(idle_ms as u64))
-            .await
-            .map_err(js)?;
-        if stream.is_done() {
-            return Ok(first.map(|b| Either::A(Buffer::from(b.to_vec()))));
-        }
-        Ok(Some(Either::B(NatsResponses {
-            inner: tokio::sync::Mutex::new(stream),
-            first: Mutex::new(first),
-            done: AtomicBool::new(false),
-        })))
     }
 
     /// Asks the worker serving `subject` to cancel `request_id`.

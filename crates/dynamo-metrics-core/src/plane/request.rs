@@ -86,10 +86,15 @@ impl Inbox {
         }
     }
 
+    /// Stops routing: every open stream ends at once ("closed") instead of at its idle timeout.
     pub(crate) fn stop(&self) {
         if let Some(t) = self.task.get() {
             t.abort();
         }
+        self.routes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
     }
 }
 
