@@ -26,7 +26,7 @@ export declare class NativeRuntime {
   /** Reports endpoint `name` in `/health` (`ready` or `notready`), or removes it (`null`). */
   setEndpointHealth(name: string, status?: string | undefined | null): void
   /** Serves `endpoint` of `namespace`/`component` over NATS as instance `instance`. */
-  serveNats(namespace: string, component: string, endpoint: string, instance: string, onEvent: ((arg: NatsEvent) => void)): Promise<NatsServed>
+  serveNats(namespace: string, component: string, endpoint: string, instance: string, creditTimeoutMs: number | undefined | null, onEvent: ((arg: NatsEvent) => void)): Promise<NatsServed>
   /** Live instances of an endpoint, from `$SRV.INFO` answers within `wait_ms`. */
   natsDiscover(namespace: string, component: string, endpoint: string, waitMs: number): Promise<Array<NatsInstance>>
   /** The `$SRV.STATS` answers (JSON text) of a component's service instances within `wait_ms`. */

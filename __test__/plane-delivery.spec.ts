@@ -208,3 +208,53 @@ describe('in-process delivery', () => {
     await served.stop()
   })
 })
+
+describe.skipIf(NATS_BIN === null)('NATS credit timeout', () => {
+  let nats: NatsServer
+  const runtimes: DistributedRuntime[] = []
+  beforeAll(async () => {
+    nats = await NatsServer.start()
+  })
+  afterAll(async () => {
+    await Promise.all(runtimes.splice(0).map((rt) => rt.shutdown()))
+    await nats?.stop()
+  })
+
+  it('a caller that stops reading without cancelling: after creditTimeoutMs the handler\'s signal fires and publish_response counts it', async () => {
+    const worker = await DistributedRuntime.create({ systemEnabled: false, natsServer: nats.url })
+    const caller = await DistributedRuntime.create({ systemEnabled: false, natsServer: nats.url })
+    runtimes.push(worker, caller)
+    const ns = uniqueNamespace('credit')
+    const wep = worker.namespace(ns).component('comp').endpoint('gen')
+    const aborted = deferred()
+    await wep.serveEndpoint(
+      async function* (_r: JsonValue, ctx) {
+        ctx.signal.addEventListener('abort', () => aborted.resolve())
+        for (let i = 0; !ctx.signal.aborted; i++) yield i
+      },
+      { creditTimeoutMs: 300 },
+    )
+    const client = caller.namespace(ns).component('comp').endpoint('gen').client({ creditWindow: 4 })
+    await client.waitForInstances(5000)
+    const it = client.generate(null)[Symbol.asyncIterator]()
+    expect((await it.next()).value).toBe(0)
+    // ...and then the caller reads nothing more, and does not cancel.
+    await aborted.promise
+    const text = await wep.prometheusMetricsFmt()
+    expect(valueOf(text, `${P}errors_total`, { error_type: 'publish_response' })).toBe(1)
+    // When it reads again, it gets what was sent, then NatsError saying why the rest is missing.
+    const rest = await outcome({ [Symbol.asyncIterator]: () => it })
+    expect(rest.items).toEqual([1, 2, 3])
+    expect(rest.error).toBeInstanceOf(NatsError)
+    expect(String((rest.error as Error).message)).toMatch(/read nothing for 300 ms/)
+  })
+
+  it('creditTimeoutMs outside 1..2147483647 or not an integer is a ConfigError naming the option', async () => {
+    const rt = await DistributedRuntime.create({ systemEnabled: false, natsServer: nats.url })
+    runtimes.push(rt)
+    const ep = rt.namespace(uniqueNamespace('credit')).component('comp').endpoint('gen')
+    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 31]) {
+      await expect(ep.serveEndpoint((r: JsonValue) => r, { creditTimeoutMs: bad })).rejects.toThrow(/creditTimeoutMs must be an integer/)
+    }
+  })
+})

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { TextDecoder } from 'node:util'
-import { call, callAsync, EndpointError, messageOf } from '../errors'
+import { call, callAsync, ConfigError, EndpointError, messageOf } from '../errors'
 import type { NatsEvent, NatsServed } from '../native'
 import { EndpointMetrics } from './endpoint-metrics'
 import { SHUTDOWN_MESSAGE } from './channel'
@@ -28,6 +28,10 @@ export async function serveEndpoint(
       `endpoint '${path.endpoint}' of ${path.namespace}/${path.component} is already served by this process`,
     )
   }
+  const creditTimeoutMs = options.creditTimeoutMs
+  if (creditTimeoutMs !== undefined && (!Number.isInteger(creditTimeoutMs) || creditTimeoutMs < 1 || creditTimeoutMs > 0x7fff_ffff)) {
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `creditTimeoutMs must be an integer from 1 to 2147483647 (ms), got ${String(creditTimeoutMs)}`)
+  }
   const metrics =
     options.autoMetrics === false ? null : new EndpointMetrics(shared.rt, shared.store, node, options.metricsLabels)
   const instanceId = randomBytes(8).toString('hex')
@@ -46,7 +50,7 @@ export async function serveEndpoint(
   shared.serving.set(key, placeholder)
   let nats: NatsServed | null = null
   try {
-    if (shared.rt.natsUrl !== null) nats = await startNats(shared, path, instanceId, ingress)
+    if (shared.rt.natsUrl !== null) nats = await startNats(shared, path, instanceId, ingress, creditTimeoutMs)
   } catch (e) {
     shared.serving.delete(key)
     throw e
@@ -89,7 +93,13 @@ export async function serveEndpoint(
   return serving
 }
 
-async function startNats(shared: Shared, path: EndpointPath, instanceId: string, ingress: Ingress): Promise<NatsServed> {
+async function startNats(
+  shared: Shared,
+  path: EndpointPath,
+  instanceId: string,
+  ingress: Ingress,
+  creditTimeoutMs: number | undefined,
+): Promise<NatsServed> {
   const pending = new Map<number, () => void>()
   let served: NatsServed
   const onEvent = (ev: NatsEvent): void => {
@@ -124,6 +134,6 @@ async function startNats(shared: Shared, path: EndpointPath, instanceId: string,
     pending.set(token, h.cancel)
     void h.done.finally(() => pending.delete(token))
   }
-  served = await callAsync(() => shared.rt.serveNats(path.namespace, path.component, path.endpoint, instanceId, onEvent))
+  served = await callAsync(() => shared.rt.serveNats(path.namespace, path.component, path.endpoint, instanceId, creditTimeoutMs, onEvent))
   return served
 }

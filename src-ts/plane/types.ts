@@ -31,6 +31,12 @@ export interface ServeOptions {
   gracefulShutdown?: boolean
   /** Record Dynamo's automatic endpoint metrics (default true). */
   autoMetrics?: boolean
+  /**
+   * Over NATS: how long a response waits for the caller's credit (the caller reads nothing and
+   * did not cancel) before the request fails with `NatsError` and the handler's signal fires
+   * (default 60000 ms, 1 to 2147483647).
+   */
+  creditTimeoutMs?: number
 }
 
 export interface ClientOptions {

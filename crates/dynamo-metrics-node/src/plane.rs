@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dynamo_metrics_core::plane::endpoint_metrics;
+use dynamo_metrics_core::plane::serve::CREDIT_WAIT;
 use dynamo_metrics_core::plane::subjects::{
     endpoint_subject, service_name, DELIVERY_ERROR_CODE, HANDLER_ERROR_CODE, SERVICE_VERSION,
 };
@@ -195,6 +196,7 @@ impl NativeRuntime {
         component: String,
         endpoint: String,
         instance: String,
+        credit_timeout_ms: Option<u32>,
         on_event: ThreadsafeFunction<NatsEvent, (), NatsEvent, Status, false, true>,
     ) -> Result<NatsServed> {
         let plane = plane(self)?;
@@ -204,6 +206,8 @@ impl NativeRuntime {
                     service: service_name(&namespace, &component),
                     endpoint,
                     instance,
+                    credit_wait: credit_timeout_ms
+                        .map_or(CREDIT_WAIT, |ms| Duration::from_millis(u64::from(ms))),
                 },
                 Arc::new(Sink(on_event)),
             )

@@ -22,8 +22,9 @@ use super::subjects::{
 use crate::error::{ErrorKind, MetricsError, Result};
 use crate::names::nats_subject_token;
 
-/// How long a response waits for the caller's credit before the send fails: a caller that
-/// reads nothing for this long (and did not cancel) is treated as gone.
+/// How long a response waits for the caller's credit before the send fails, unless
+/// [`ServeSpec::credit_wait`] says otherwise: a caller that reads nothing for this long (and did
+/// not cancel) is treated as gone.
 pub const CREDIT_WAIT: Duration = Duration::from_secs(60);
 /// How long the error final of a request abandoned on a disconnect may wait for the reconnect.
 const ABANDON_WAIT: Duration = Duration::from_secs(10);
@@ -40,6 +41,8 @@ pub struct ServeSpec {
     pub endpoint: String,
     /// This instance's id (lowercase hex).
     pub instance: String,
+    /// How long a response waits for the caller's credit ([`CREDIT_WAIT`] by default).
+    pub credit_wait: Duration,
 }
 
 /// One request for the handler.
@@ -98,6 +101,7 @@ pub struct ServedEndpoint {
     service: tokio::sync::Mutex<Option<Service>>,
     stop_tx: watch::Sender<bool>,
     stats: Arc<Mutex<serde_json::Value>>,
+    credit_wait: Duration,
 }
 
 /// The last message of a request, built (and checked) synchronously; [`FinalMessage::publish`]
@@ -197,6 +201,7 @@ impl NatsPlane {
             service: tokio::sync::Mutex::new(Some(service)),
             stop_tx: watch::channel(false).0,
             stats,
+            credit_wait: spec.credit_wait,
         });
 
         let weak = Arc::downgrade(&served);
@@ -375,7 +380,7 @@ impl ServedEndpoint {
 
     /// Publishes response message `payload` of request `token`, once the caller's credit allows
     /// it. Fails (and sends nothing) when the message exceeds the server's max payload, when the
-    /// caller grants no credit within [`CREDIT_WAIT`], or when the request ended meanwhile.
+    /// caller grants no credit within the credit wait, or when the request ended meanwhile.
     pub async fn send(&self, token: u64, payload: Bytes) -> Result<()> {
         let (reply, rid, seq, credit) = {
             let t = self.lock();
@@ -413,13 +418,13 @@ impl ServedEndpoint {
                     }
                 }
             };
-            tokio::time::timeout(CREDIT_WAIT, wait)
+            tokio::time::timeout(self.credit_wait, wait)
                 .await
                 .map_err(|_| {
                     delivery_err(format!(
-                    "the caller read nothing for {} s: response {seq} of request '{rid}' had no \
+                    "the caller read nothing for {} ms: response {seq} of request '{rid}' had no \
                      credit",
-                    CREDIT_WAIT.as_secs()
+                    self.credit_wait.as_millis()
                 ))
                 })??;
         }
