@@ -38,15 +38,15 @@ export declare class NativeRuntime {
   /** Reports endpoint `name` in `/health` (`ready` or `notready`), or removes it (`null`). */
   setEndpointHealth(name: string, status?: string | undefined | null): void
   /** Serves `endpoint` of `namespace`/`component` over NATS as instance `instance`. */
-  serveNats(namespace: string, component: string, endpoint: string, instance: string, onEvent: ((arg: NatsEvent) => void)): Promise<NatsServed>
+  serveNats(namespace: string, component: string, endpoint: string, instance: string, creditTimeoutMs: number | undefined | null, onEvent: ((arg: NatsEvent) => void)): Promise<NatsServed>
   /** Live instances of an endpoint, from `$SRV.INFO` answers within `wait_ms`. */
   natsDiscover(namespace: string, component: string, endpoint: string, waitMs: number): Promise<Array<NatsInstance>>
   /** The `$SRV.STATS` answers (JSON text) of a component's service instances within `wait_ms`. */
   natsStats(namespace: string, component: string, waitMs: number): Promise<Array<string>>
-  /** Sends a request to `subject`; read its responses with `next()`. */
-  natsRequest(subject: string, requestId: string, payload: Buffer): Promise<NatsResponses>
   /** Asks the worker serving `subject` to cancel `request_id`. */
   natsCancel(subject: string, requestId: string): Promise<void>
+  /** The caller side of the NATS plane, answering through `on_reply`. */
+  natsCaller(onReply: ReplyFn): NatsCaller
   /** The handle for [`reserve_slots`] and [`add_series_batch`]. */
   get handle(): ExternalObject<Handle>
   get serverInfo(): ServerInfo | null
@@ -74,19 +74,36 @@ export declare class NativeRuntime {
   shutdown(): Promise<void>
 }
 
-/** The responses of one NATS request. */
-export declare class NatsResponses {
-  /** The next response payload, or null after the final one. */
-  next(idleMs: number): Promise<Buffer | null>
+/**
+ * The caller side of the NATS plane with one callback for every answer: each call returns at
+ * once and its answer comes back through that callback, so answers that arrive together reach
+ * JS in one wake-up instead of one promise settlement (and its thread crossing) each.
+ */
+export declare class NatsCaller {
+  /**
+   * Sends a request to `subject`; its first answer comes to the callback under `key`.
+   * `window` > 0: the worker sends at most that many responses beyond what was read.
+   */
+  request(key: number, subject: string, requestId: string, payload: Buffer, idleMs: number, window: number): void
+  /** Reads the next response of call `key`; the answer comes to the callback. */
+  next(key: number, idleMs: number): void
+  /** Forgets call `key`'s stream (the caller stopped reading); later messages are dropped. */
+  close(key: number): void
 }
 
 /** A served NATS endpoint: the JS ingress answers its requests through it. */
 export declare class NatsServed {
   get subject(): string
-  /** Publishes one response of request `token`. */
+  /** Publishes one response of request `token` once the caller's credit allows it. */
   send(token: number, payload: Buffer): Promise<void>
-  /** Ends request `token`: a final message, or the handler's error. */
-  finish(token: number, payload: Buffer, error?: string | undefined | null): Promise<void>
+  /**
+   * Ends request `token`: a final message carrying `payload` (a last response, or empty), or
+   * the error `error` (`delivery`: the worker could not deliver a response, else the
+   * handler failed). Checked here (a message over the max payload throws and the request
+   * stays pending); the publish itself runs in the background, so ending a request costs
+   * no second crossing back into JS.
+   */
+  finish(token: number, payload: Buffer, error?: string | undefined | null, delivery?: boolean | undefined | null): void
   /** The `statsHandler` value reported in `$SRV.STATS` (JSON text). */
   setStats(json: string): void
   /** Stops announcing and receiving requests. */
@@ -105,6 +122,12 @@ export declare function createRuntime(options: RuntimeOptions, hook: ((arg: Scra
 
 /** Prometheus's default histogram buckets, as the core defines them (the JS constant reads this). */
 export declare function defaultBuckets(): Array<number>
+
+/**
+ * The subject instance `instance` of an endpoint serves over NATS (the in-process plane reports
+ * it too, so both planes' stats read alike).
+ */
+export declare function endpointSubjectOf(namespace: string, component: string, endpoint: string, instance: string): string
 
 export interface FamilyInfo {
   id: number
@@ -168,6 +191,23 @@ export interface NatsInstance {
   subject: string
 }
 
+/** One answer to a [`NatsCaller`] call, delivered through its one callback. */
+export interface NatsReply {
+  /** The call's key. */
+  key: number
+  /** The response, or null (the stream ended without one, or `error` is set). */
+  payload?: Buffer
+  /** True when the stream has ended (no `next` for this key). */
+  done: boolean
+  /** The failure's code (`ERR_DYNAMO_*`), when the call failed. */
+  code?: string
+  /** The failure's message, when the call failed. */
+  error?: string
+}
+
+/** The version a served NATS service announces (and the in-process stats report). */
+export declare function planeServiceVersion(): string
+
 /**
  * Reserves `out.length` slot ranges of `family`'s width for series registered later in a batch,
  * written into `out` (a buffer the JS side keeps: no array is created per call).
@@ -195,6 +235,18 @@ export interface RuntimeOptions {
   useEndpointHealthStatus?: Array<string>
   /** Deadline for the callbacks of one scrape in ms; wins over `DYN_METRICS_SCRAPE_TIMEOUT_MS` (default 1000). */
   scrapeTimeoutMs?: number
+  /** Status server: ms a client has to send a complete request head; wins over `DYN_SYSTEM_HEADER_READ_TIMEOUT_MS` (default 10000). */
+  headerReadTimeoutMs?: number
+  /** Status server: ms a keep-alive connection may sit without a request; wins over `DYN_SYSTEM_IDLE_TIMEOUT_MS` (default 60000). */
+  idleTimeoutMs?: number
+  /** Status server: ms a response may wait for its reader to take a byte; wins over `DYN_SYSTEM_WRITE_TIMEOUT_MS` (default 10000). */
+  writeTimeoutMs?: number
+  /** Status server: open connections at most (new ones past it are closed); wins over `DYN_SYSTEM_MAX_CONNECTIONS` (default 2048). */
+  maxConnections?: number
+  /** Status server: `/metrics` renders in flight at most; wins over `DYN_SYSTEM_MAX_CONCURRENT_RENDERS` (default 16). */
+  maxConcurrentRenders?: number
+  /** Status server: ms a scrape past `maxConcurrentRenders` waits before a 503 with `Retry-After` (0 = none); wins over `DYN_SYSTEM_RENDER_WAIT_MS` (default 2000). */
+  renderWaitMs?: number
   /** NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process. */
   natsServer?: string
   /** @internal f64 slots per slab (the JS side allocates slabs of this size). */

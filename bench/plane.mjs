@@ -1,9 +1,13 @@
 // Request-plane echo benchmark: requests per second and p50/p99 latency for the in-process and
 // NATS transports, and the cost of Dynamo's automatic endpoint metrics per request (the same echo
-// with `autoMetrics: false`). Each configuration runs in its own child process.
+// with `autoMetrics: false`). The anchor is plain nats.js request/reply (the `nats` package) on
+// the same nats-server in the same run: the echo the NATS plane is measured against. Each
+// configuration runs in its own child process.
 //
+//   (cd bench && npm install)       # the nats.js anchor
 //   node bench/plane.mjs            # needs a built package (npm run build) and nats-server on PATH
 //   node bench/plane.mjs --quick
+//   node bench/plane.mjs --flood    # issue 14's slow consumer: 200,000 x 1 KB to a ~9k/s reader
 import { spawn, spawnSync } from 'node:child_process'
 import { createServer } from 'node:net'
 import { fileURLToPath } from 'node:url'
@@ -75,6 +79,45 @@ async function child(mode) {
   )
 }
 
+/** Plain nats.js request/reply echo (JSON in, JSON out), measured as `child` measures ours. */
+async function natsjs() {
+  const { connect } = await import('nats')
+  const nc = await connect({ servers: process.env.BENCH_NATS })
+  const enc = new TextEncoder()
+  const dec = new TextDecoder()
+  nc.subscribe('bench.natsjs.echo', { callback: (err, m) => { if (!err) m.respond(enc.encode(JSON.stringify(JSON.parse(dec.decode(m.data))))) } })
+  await nc.flush()
+  const one = async (i) => {
+    const r = JSON.parse(dec.decode((await nc.request('bench.natsjs.echo', enc.encode(JSON.stringify({ i })), { timeout: 10_000 })).data))
+    if (r.i !== i) throw new Error('echo mismatch')
+  }
+  const batch = quick ? 200 : 1000
+  const rounds = quick ? 5 : 15
+  const lat = []
+  const per = []
+  for (let i = 0; i < batch; i++) await one(i)
+  for (let r = 0; r < rounds; r++) {
+    const t0 = process.hrtime.bigint()
+    for (let i = 0; i < batch; i++) {
+      const s = process.hrtime.bigint()
+      await one(i)
+      lat.push(Number(process.hrtime.bigint() - s))
+    }
+    per.push(Number(process.hrtime.bigint() - t0) / batch)
+  }
+  const conc = 64
+  const each = Math.floor(batch / 4)
+  const t1 = process.hrtime.bigint()
+  await Promise.all(Array.from({ length: conc }, async (_, c) => {
+    for (let i = 0; i < each; i++) await one(c * each + i)
+  }))
+  const rps = (each * conc) / (Number(process.hrtime.bigint() - t1) / 1e9)
+  await nc.drain()
+  const sorted = [...lat].sort((a, b) => a - b)
+  const med = [...per].sort((a, b) => a - b)[Math.floor(per.length / 2)]
+  process.stdout.write(JSON.stringify({ ns: med, p50: sorted[Math.floor(sorted.length * 0.5)], p99: sorted[Math.floor(sorted.length * 0.99)], rps }) + '\n')
+}
+
 /**
  * The automatic metrics' own work per request, isolated from the echo's noise: exactly what the
  * ingress records for a one-response request (requests, inflight up and down, request and response
@@ -116,6 +159,43 @@ async function metricsCost() {
   process.stdout.write(JSON.stringify({ ns: runs[3], min: runs[0], max: runs[6] }) + '\n')
 }
 
+/** A worker streaming 200,000 x 1 KB responses to a caller (another runtime) reading ~9k/s. */
+async function flood() {
+  const pkg = join(here, '..', 'dist', 'esm', 'index.mjs')
+  const { DistributedRuntime } = await import(pkg)
+  const worker = await DistributedRuntime.create({ systemEnabled: false, natsServer: process.env.BENCH_NATS })
+  const caller = await DistributedRuntime.create({ systemEnabled: false, natsServer: process.env.BENCH_NATS })
+  const N = quick ? 50_000 : 200_000
+  const pad = 'p'.repeat(1000)
+  let produced = 0
+  await worker.namespace('bench').component('flood').endpoint('gen').serveEndpoint(async function* () {
+    for (let i = 0; i < N; i++) {
+      produced = i + 1
+      yield { i, pad }
+    }
+  })
+  const client = caller.namespace('bench').component('flood').endpoint('gen').client()
+  await client.waitForInstances(10_000)
+  let received = 0
+  let maxAhead = 0
+  let error
+  const t0 = process.hrtime.bigint()
+  try {
+    for await (const item of client.generate(null)) {
+      if (item.i !== received) throw new Error(`item ${item.i} arrived as number ${received}`)
+      received++
+      maxAhead = Math.max(maxAhead, produced - received)
+      if (received % 9 === 0) await new Promise((r) => setTimeout(r, 1))
+    }
+  } catch (e) {
+    error = String(e)
+  }
+  const s = Number(process.hrtime.bigint() - t0) / 1e9
+  await worker.shutdown()
+  await caller.shutdown()
+  process.stdout.write(JSON.stringify({ n: N, received, seconds: s, perSecond: received / s, maxAhead, error }) + '\n')
+}
+
 function freePort() {
   return new Promise((resolve) => {
     const s = createServer()
@@ -124,6 +204,22 @@ function freePort() {
       s.close(() => resolve(port))
     })
   })
+}
+
+async function startNats() {
+  const port = await freePort()
+  const proc = spawn('nats-server', ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' })
+  await new Promise((r) => setTimeout(r, 300))
+  return { proc, url: `nats://127.0.0.1:${port}` }
+}
+
+async function floodMain() {
+  const { proc, url } = await startNats()
+  const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--flood-child', ...(quick ? ['--quick'] : [])], { env: { ...process.env, BENCH_NATS: url }, encoding: 'utf8' })
+  proc.kill()
+  if (out.status !== 0) throw new Error(`flood failed: ${out.stderr}`)
+  const r = JSON.parse(out.stdout.trim().split('\n').pop())
+  console.log(`${r.n} x 1 KB responses, caller reading ${r.perSecond.toFixed(0)}/s: received ${r.received} in ${r.seconds.toFixed(1)} s, ${r.error === undefined ? 'completed normally' : `failed: ${r.error}`}; the worker ran at most ${r.maxAhead} responses ahead of the reader`)
 }
 
 async function main() {
@@ -145,6 +241,12 @@ async function main() {
     if (out.status !== 0) throw new Error(`${mode} failed: ${out.stderr}`)
     rows.push(JSON.parse(out.stdout.trim().split('\n').pop()))
   }
+  let anchor
+  if (nats !== undefined) {
+    const out = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--natsjs', ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' })
+    if (out.status !== 0) console.error(`nats.js anchor skipped (cd bench && npm install): ${out.stderr.split('\n')[0]}`)
+    else anchor = JSON.parse(out.stdout.trim().split('\n').pop())
+  }
   nats?.kill()
   const cost = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--metrics-cost', ...(quick ? ['--quick'] : [])], { env, encoding: 'utf8' })
   if (cost.status !== 0) throw new Error(`metrics cost failed: ${cost.stderr}`)
@@ -157,6 +259,14 @@ async function main() {
       console.log(`| ${name} | ${m} | ${r[m].ns.toFixed(0)} | ${(r[m].p50 / 1000).toFixed(1)} | ${(r[m].p99 / 1000).toFixed(1)} | ${m === 'on' ? r.rps.toFixed(0) : ''} |`)
     }
   }
+  if (anchor !== undefined) {
+    console.log(`| nats.js request/reply (anchor) | - | ${anchor.ns.toFixed(0)} | ${(anchor.p50 / 1000).toFixed(1)} | ${(anchor.p99 / 1000).toFixed(1)} | ${anchor.rps.toFixed(0)} |`)
+    const ours = rows.find((r) => r.transport === 'nats')
+    if (ours !== undefined) {
+      console.log('')
+      console.log(`NATS echo vs nats.js: p50 ${(ours.on.p50 / anchor.p50).toFixed(2)}x, requests/s (64 callers) ${(anchor.rps / ours.rps).toFixed(2)}x slower (1.00x = as fast)`)
+    }
+  }
   console.log('')
   for (const r of rows) {
     const name = r.transport === 'nats' ? 'NATS' : 'in-process'
@@ -167,4 +277,7 @@ async function main() {
 
 if (process.argv[2] === '--child') await child(process.argv[3])
 else if (process.argv[2] === '--metrics-cost') await metricsCost()
+else if (process.argv[2] === '--natsjs') await natsjs()
+else if (process.argv[2] === '--flood-child') await flood()
+else if (process.argv.includes('--flood')) await floodMain()
 else await main()

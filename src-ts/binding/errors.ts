@@ -72,6 +72,11 @@ function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && codes.has(code)
 }
 
+/** The typed error of a code and message that came across as data (a field, not a throw). */
+export function fromCode(code: string, message: string): Error {
+  return isErrorCode(code) ? new classes[code](code, message) : new Error(message)
+}
+
 /** Turns a native error (the binding throws it with the core's code as `error.code`) into its typed class. */
 export function translate(e: unknown): unknown {
   if (!(e instanceof Error) || e instanceof MetricsError) return e
@@ -101,8 +106,4 @@ export async function callAsync<T>(fn: () => T | Promise<T>): Promise<T> {
 /** The message of a thrown value, whatever was thrown. */
 export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e)
-}
-
-export function invalidValue(metric: string, method: string, value: unknown, rule: string): InvalidValueError {
-  return new InvalidValueError('ERR_DYNAMO_INVALID_VALUE', `${method}(${String(value)}) on metric '${metric}': ${rule}`)
 }

@@ -1,31 +1,51 @@
-import { HandlerError } from '../errors'
+import { HandlerError, NatsError } from '../errors'
 import type { Responder } from './ingress'
 
 /** What a caller hears when the endpoint shuts down without grace during its request. */
 export const SHUTDOWN_MESSAGE = 'the serving endpoint shut down before the request finished'
 
-/** The in-process response stream: the ingress pushes, the client's iteration pulls. */
+/**
+ * The in-process response stream: the ingress pushes, the client's iteration pulls. Paced like
+ * the NATS stream: a handler more than `window` responses ahead of its reader waits for it.
+ */
 export class Channel implements Responder {
   private readonly items: string[] = []
   private state: 'open' | 'ended' | 'failed' | 'cancelled' = 'open'
   private failure: Error | undefined
   private wake: (() => void) | undefined
+  private space: (() => void) | undefined
 
-  send(text: string): void {
+  constructor(private readonly window: number) {}
+
+  send(text: string): void | Promise<void> {
+    this.push(text)
+    if (this.items.length >= this.window) return new Promise<void>((resolve) => (this.space = resolve))
+  }
+
+  private push(text: string): void {
     if (this.state !== 'open') throw new Error('the caller went away')
     this.items.push(text)
     this.notify()
   }
 
-  end(): void {
+  /** The reader went away: a handler waiting for room goes on (and then sees its signal). */
+  release(): void {
+    const s = this.space
+    this.space = undefined
+    s?.()
+  }
+
+  end(last?: string): void {
+    if (last !== undefined) this.push(last)
     if (this.state === 'open') this.state = 'ended'
     this.notify()
   }
 
-  fail(message: string): void {
+  fail(message: string, kind: 'handler' | 'delivery' = 'handler'): void {
     if (this.state === 'open') {
       this.state = 'failed'
-      this.failure = new HandlerError('ERR_DYNAMO_HANDLER', message)
+      // In-process nothing is lost in transit; a delivery failure is still not the handler's.
+      this.failure = kind === 'delivery' ? new NatsError('ERR_DYNAMO_NATS', message) : new HandlerError('ERR_DYNAMO_HANDLER', message)
     }
     this.notify()
   }
@@ -46,7 +66,10 @@ export class Channel implements Responder {
   async next(): Promise<string | undefined> {
     for (;;) {
       const item = this.items.shift()
-      if (item !== undefined) return item
+      if (item !== undefined) {
+        if (this.items.length < this.window) this.release()
+        return item
+      }
       if (this.state === 'failed') throw this.failure
       if (this.state !== 'open') return undefined
       await new Promise<void>((resolve) => (this.wake = resolve))

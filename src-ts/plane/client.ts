@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { callAsync, EndpointError } from '../errors'
+import { callAsync, ConfigError, EndpointError } from '../errors'
 import type { NatsInstance } from '../native'
+import { NatsCalls } from './calls'
 import { Channel } from './channel'
 import { pathKey, type EndpointPath, type Shared } from './state'
 import type { ClientOptions, JsonValue } from './types'
@@ -11,6 +12,11 @@ let nextId = 0
 function requestId(): string {
   return `${ID_PREFIX}-${(nextId++).toString(36)}`
 }
+
+/** Responses a worker may send ahead of what the caller has read (see `ClientOptions.creditWindow`). */
+export const DEFAULT_CREDIT_WINDOW = 256
+/** Stays well under async-nats's 65,536-message subscription buffer, which drops on overflow. */
+export const MAX_CREDIT_WINDOW = 16_384
 
 /** How long a NATS discovery waits for `$SRV.INFO` answers, and how long its result is reused. */
 const DISCOVERY_WAIT_MS = 100
@@ -24,7 +30,9 @@ const DISCOVERY_TTL_MS = 1000
 export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = JsonValue> {
   private rr = 0
   private cache: { at: number; instances: NatsInstance[] } | undefined
+  private discovering: Promise<NatsInstance[]> | undefined
   private readonly idleMs: number
+  private readonly window: number
 
   /** @internal */
   constructor(
@@ -33,6 +41,13 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
     options: ClientOptions = {},
   ) {
     this.idleMs = options.idleTimeoutMs ?? 60_000
+    this.window = options.creditWindow ?? DEFAULT_CREDIT_WINDOW
+    if (!Number.isInteger(this.window) || this.window < 1 || this.window > MAX_CREDIT_WINDOW) {
+      throw new ConfigError(
+        'ERR_DYNAMO_CONFIG',
+        `creditWindow must be an integer from 1 to ${MAX_CREDIT_WINDOW} (responses), got ${String(options.creditWindow)}`,
+      )
+    }
   }
 
   private get nats(): boolean {
@@ -44,12 +59,29 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
       const s = this.shared.serving.get(pathKey(this.path))
       return s?.ingress === undefined ? [] : [{ id: s.instanceId, subject: pathKey(this.path) }]
     }
-    const now = Date.now()
-    if (!fresh && this.cache !== undefined && now - this.cache.at < DISCOVERY_TTL_MS) return this.cache.instances
-    const { namespace, component, endpoint } = this.path
-    const instances = await callAsync(() => this.shared.rt.natsDiscover(namespace, component, endpoint, DISCOVERY_WAIT_MS))
-    this.cache = { at: Date.now(), instances }
-    return instances
+    const cache = this.cache
+    if (!fresh && cache !== undefined) {
+      // A stale list is still served while one discovery refreshes it in the background: a
+      // discovery waits 100 ms, which no request should pay, let alone every concurrent one.
+      if (Date.now() - cache.at >= DISCOVERY_TTL_MS) void this.discover().catch(() => {})
+      return cache.instances
+    }
+    return this.discover()
+  }
+
+  /** One discovery at a time; concurrent callers share it. */
+  private discover(): Promise<NatsInstance[]> {
+    this.discovering ??= (async () => {
+      try {
+        const { namespace, component, endpoint } = this.path
+        const instances = await callAsync(() => this.shared.rt.natsDiscover(namespace, component, endpoint, DISCOVERY_WAIT_MS))
+        this.cache = { at: Date.now(), instances }
+        return instances
+      } finally {
+        this.discovering = undefined
+      }
+    })()
+    return this.discovering
   }
 
   /** Ids (lowercase hex) of the live instances serving this endpoint. */
@@ -120,7 +152,7 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
   private async *inProcess(text: string): AsyncGenerator<Res> {
     const serving = this.shared.serving.get(pathKey(this.path))
     if (serving?.ingress === undefined) throw new EndpointError('ERR_DYNAMO_ENDPOINT', `no instance serves ${this.describe()}`)
-    const channel = new Channel()
+    const channel = new Channel(this.window)
     const id = requestId()
     // Serialized as on the wire, so byte counts mean the same on both planes.
     const h = serving.ingress.handle(text, Buffer.byteLength(text), id, channel)
@@ -138,29 +170,40 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
       finished = true
       throw e
     } finally {
-      if (!finished) h.cancel()
+      if (!finished) {
+        h.cancel()
+        channel.release()
+      }
     }
   }
 
   private async *overNats(target: NatsInstance, text: string): AsyncGenerator<Res> {
     const id = requestId()
     const rt = this.shared.rt
-    const stream = await callAsync(() => rt.natsRequest(target.subject, id, Buffer.from(text)))
+    const calls = (this.shared.natsCalls ??= new NatsCalls(rt))
+    const { key, reply } = calls.request(target.subject, id, Buffer.from(text), this.idleMs, this.window)
     let finished = false
     try {
+      let r = await reply
       for (;;) {
-        const buf = await callAsync(() => stream.next(this.idleMs))
-        if (buf === null) {
+        if (r.payload === null || r.payload === undefined) {
           finished = true
           return
         }
-        yield JSON.parse(buf.toString('utf8')) as Res
+        const last = r.done
+        if (last) finished = true
+        yield JSON.parse(r.payload.toString('utf8')) as Res
+        if (last) return
+        r = await calls.next(key, this.idleMs)
       }
     } catch (e) {
       finished = true
       throw e
     } finally {
-      if (!finished) await rt.natsCancel(target.subject, id).catch(() => {})
+      if (!finished) {
+        calls.close(key)
+        await rt.natsCancel(target.subject, id).catch(() => {})
+      }
     }
   }
 }

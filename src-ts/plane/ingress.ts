@@ -1,12 +1,16 @@
 import { messageOf } from '../errors'
+import { SHUTDOWN_MESSAGE } from './channel'
 import type { EndpointMetrics, ErrorType } from './endpoint-metrics'
 import type { EndpointHandler, JsonValue, RequestContext } from './types'
 
 /** How one request's responses leave the worker (in-process queue or NATS messages). */
 export interface Responder {
+  /** Sends one response; rejects when it cannot be delivered (nothing was sent). */
   send(text: string): void | Promise<void>
-  end(): void | Promise<void>
-  fail(message: string): void | Promise<void>
+  /** Ends the stream; `last` is a last response carried by the end itself (one message for a unary reply). */
+  end(last?: string): void | Promise<void>
+  /** Ends the stream with an error: the handler's (`handler`) or a response that could not be delivered (`delivery`). */
+  fail(message: string, kind: 'handler' | 'delivery'): void | Promise<void>
   /** The request was cancelled: the caller went away, or the endpoint shut down without grace. */
   cancelled(reason: 'caller' | 'shutdown'): void
 }
@@ -19,19 +23,32 @@ function isIterable(v: unknown): v is Iterable<unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && Symbol.iterator in v
 }
 
-/**
- * Runs a handler for each request and measures it as Dynamo's ingress does: requests, inflight
- * and request bytes on entry; response bytes per message; duration over the whole stream on
- * every exit path; errors by type; cancellations. The metrics are slab slots, so recording them
- * costs a few typed-array writes, not N-API calls.
- */
 /** A request being handled: its completion, and a way to cancel it. */
 export interface Handling {
   readonly done: Promise<void>
   cancel(): void
 }
 
+/**
+ * Runs a handler for each request and measures it as Dynamo's ingress does: requests, inflight
+ * and request bytes on entry; response bytes per message delivered; duration over the whole
+ * stream on every exit path; errors by type; cancellations. The metrics are slab slots, so
+ * recording them costs a few typed-array writes, not N-API calls.
+ *
+ * A response that cannot be delivered (over the NATS max payload, no credit from the caller)
+ * ends the caller's stream with an error and fires the handler's signal: never a short stream
+ * that looks complete.
+ */
+/** What the in-process plane reports as `$SRV.STATS` would (NATS keeps these in Rust). */
+export interface IngressStats {
+  requests: number
+  errors: number
+  seconds: number
+  lastError: string
+}
+
 export class Ingress {
+  readonly stats: IngressStats = { requests: 0, errors: 0, seconds: 0, lastError: '' }
   private readonly inFlight = new Map<Promise<void>, AbortController>()
   private shuttingDown = false
 
@@ -55,7 +72,7 @@ export class Ingress {
   /** Handles one request; `bytes` is its size on the wire. `done` never rejects. */
   handle(text: string | null, bytes: number, id: string, out: Responder, invalid?: string): Handling {
     const ac = new AbortController()
-    const done = this.run(text, bytes, id, ac.signal, out, invalid).catch(() => {})
+    const done = this.run(text, bytes, id, ac, out, invalid).catch(() => {})
     this.inFlight.set(done, ac)
     void done.finally(() => this.inFlight.delete(done))
     return { done, cancel: () => ac.abort() }
@@ -65,25 +82,41 @@ export class Ingress {
     text: string | null,
     bytes: number,
     id: string,
-    signal: AbortSignal,
+    ac: AbortController,
     out: Responder,
     invalid: string | undefined,
   ): Promise<void> {
     const m = this.metrics
-    const t0 = m === null ? 0 : performance.now()
+    const t0 = performance.now()
+    let failure: string | undefined
     if (m !== null) {
       m.requests.inc()
       m.inflight.inc()
       m.requestBytes.incBy(bytes)
     }
-    const fail = async (type: ErrorType, why: string): Promise<void> => {
+    const fail = async (type: ErrorType, why: string, kind: 'handler' | 'delivery' = 'handler'): Promise<void> => {
       m?.error(type)
+      failure = `${kind === 'delivery' ? 502 : 500}:${why}`
       try {
-        await out.fail(why)
+        await out.fail(why, kind)
       } catch {
         m?.error('publish_final')
       }
     }
+    const cancelled = (): void => {
+      m?.cancellations.inc()
+      // As NATS counts it: a cancelled request ends with an error message.
+      failure = this.shuttingDown ? `500:${SHUTDOWN_MESSAGE}` : '500:cancelled by the caller'
+
+      out.cancelled(this.shuttingDown ? 'shutdown' : 'caller')
+    }
+    // A send that failed: the caller hears why, the handler's signal fires so it stops producing.
+    const undeliverable = async (e: unknown): Promise<void> => {
+      if (ac.signal.aborted) return cancelled()
+      ac.abort(e)
+      await fail('publish_response', `a response could not be delivered: ${messageOf(e)}`, 'delivery')
+    }
+    const encode = (item: unknown): string => JSON.stringify(item) ?? 'null'
     try {
       let request: JsonValue
       try {
@@ -93,49 +126,69 @@ export class Ingress {
         return await fail('deserialization', `cannot deserialize the request: ${messageOf(e)}`)
       }
       if (invalid !== undefined) return await fail('invalid_message', invalid)
-      const ctx: RequestContext = { signal, id, instanceId: this.instanceId }
+      const ctx: RequestContext = { signal: ac.signal, id, instanceId: this.instanceId }
       let result: unknown
       try {
         result = this.handler(request, ctx)
-        if (!isAsyncIterable(result) && !isIterable(result)) result = [await result]
+        if (!isAsyncIterable(result) && !isIterable(result)) result = { unary: await result }
       } catch (e) {
         return await fail('generate', messageOf(e))
+      }
+      if (!isAsyncIterable(result) && !isIterable(result)) {
+        // One response: it travels in the final message itself.
+        let encoded: string
+        try {
+          encoded = encode((result as { unary: unknown }).unary)
+        } catch (e) {
+          return await fail('response_stream', `cannot serialize a response: ${messageOf(e)}`)
+        }
+        if (ac.signal.aborted) return cancelled()
+        try {
+          await out.end(encoded)
+        } catch (e) {
+          return await undeliverable(e)
+        }
+        if (m !== null) m.responseBytes.incBy(Buffer.byteLength(encoded))
+        return
       }
       const items = result as AsyncIterable<unknown> | Iterable<unknown>
       try {
         for await (const item of items) {
-          if (signal.aborted) break
+          if (ac.signal.aborted) break
           let encoded: string
           try {
-            encoded = JSON.stringify(item) ?? 'null'
+            encoded = encode(item)
           } catch (e) {
             return await fail('response_stream', `cannot serialize a response: ${messageOf(e)}`)
           }
-          if (m !== null) m.responseBytes.incBy(Buffer.byteLength(encoded))
           try {
             await out.send(encoded)
-          } catch {
-            m?.error('publish_response')
-            break
+          } catch (e) {
+            return await undeliverable(e)
           }
+          if (m !== null) m.responseBytes.incBy(Buffer.byteLength(encoded))
         }
       } catch (e) {
-        if (!signal.aborted) return await fail('generate', messageOf(e))
+        if (!ac.signal.aborted) return await fail('generate', messageOf(e))
       }
-      if (signal.aborted) {
-        m?.cancellations.inc()
-        out.cancelled(this.shuttingDown ? 'shutdown' : 'caller')
-        return
-      }
+      if (ac.signal.aborted) return cancelled()
       try {
         await out.end()
       } catch {
         m?.error('publish_final')
       }
     } finally {
+      const seconds = (performance.now() - t0) / 1000
+      const st = this.stats
+      st.requests++
+      st.seconds += seconds
+      if (failure !== undefined) {
+        st.errors++
+        st.lastError = failure
+      }
       if (m !== null) {
         m.inflight.dec()
-        m.duration.observe((performance.now() - t0) / 1000)
+        m.duration.observe(seconds)
       }
     }
   }

@@ -1,12 +1,13 @@
 import { randomBytes } from 'node:crypto'
 import { TextDecoder } from 'node:util'
-import { call, callAsync, EndpointError, messageOf } from '../errors'
-import { native, type NatsEvent, type NatsServed } from '../native'
+import { call, callAsync, ConfigError, EndpointError, messageOf } from '../errors'
+import type { NatsEvent, NatsServed } from '../native'
 import { EndpointMetrics } from './endpoint-metrics'
 import { SHUTDOWN_MESSAGE } from './channel'
 import { Ingress, type Responder } from './ingress'
 import { pathKey, type EndpointPath, type Serving, type Shared } from './state'
-import type { EndpointHandler, EndpointStats, JsonValue, ServeOptions, ServiceStats } from './types'
+import { localStats } from './stats'
+import type { EndpointHandler, JsonValue, ServeOptions } from './types'
 
 const EMPTY = Buffer.alloc(0)
 const utf8 = new TextDecoder('utf-8', { fatal: true })
@@ -27,9 +28,14 @@ export async function serveEndpoint(
       `endpoint '${path.endpoint}' of ${path.namespace}/${path.component} is already served by this process`,
     )
   }
+  const creditTimeoutMs = options.creditTimeoutMs
+  if (creditTimeoutMs !== undefined && (!Number.isInteger(creditTimeoutMs) || creditTimeoutMs < 1 || creditTimeoutMs > 0x7fff_ffff)) {
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `creditTimeoutMs must be an integer from 1 to 2147483647 (ms), got ${String(creditTimeoutMs)}`)
+  }
   const metrics =
     options.autoMetrics === false ? null : new EndpointMetrics(shared.rt, shared.store, node, options.metricsLabels)
   const instanceId = randomBytes(8).toString('hex')
+  const started = new Date().toISOString()
   const ingress = new Ingress(handler, metrics, instanceId)
   const statsData = (): JsonValue | undefined => {
     if (options.statsHandler === undefined) return undefined
@@ -44,7 +50,7 @@ export async function serveEndpoint(
   shared.serving.set(key, placeholder)
   let nats: NatsServed | null = null
   try {
-    if (shared.rt.natsUrl !== null) nats = await startNats(shared, path, instanceId, ingress)
+    if (shared.rt.natsUrl !== null) nats = await startNats(shared, path, instanceId, ingress, creditTimeoutMs)
   } catch (e) {
     shared.serving.delete(key)
     throw e
@@ -67,7 +73,7 @@ export async function serveEndpoint(
     ingress,
     instanceId,
     statsData,
-    stats: () => localStats(path, instanceId, metrics, statsData()),
+    stats: () => localStats(path, instanceId, started, ingress.stats, statsData()),
     stop: () =>
       (stopping ??= (async () => {
         if (statsTimer !== undefined) clearInterval(statsTimer)
@@ -87,9 +93,14 @@ export async function serveEndpoint(
   return serving
 }
 
-async function startNats(shared: Shared, path: EndpointPath, instanceId: string, ingress: Ingress): Promise<NatsServed> {
+async function startNats(
+  shared: Shared,
+  path: EndpointPath,
+  instanceId: string,
+  ingress: Ingress,
+  creditTimeoutMs: number | undefined,
+): Promise<NatsServed> {
   const pending = new Map<number, () => void>()
-  // eslint-disable-next-line prefer-const
   let served: NatsServed
   const onEvent = (ev: NatsEvent): void => {
     if (ev.kind === 'cancel') {
@@ -105,12 +116,17 @@ async function startNats(shared: Shared, path: EndpointPath, instanceId: string,
     }
     const token = ev.token
     const out: Responder = {
-      send: (t) => served.send(token, Buffer.from(t)),
-      end: () => served.finish(token, EMPTY, null),
-      fail: (m) => served.finish(token, EMPTY, m),
+      send: (t) => callAsync(() => served.send(token, Buffer.from(t))),
+      end: (last) => call(() => served.finish(token, last === undefined ? EMPTY : Buffer.from(last), null, false)),
+      fail: (m, kind) => call(() => served.finish(token, EMPTY, m, kind === 'delivery')),
       // Forget the request in Rust; a caller still listening (a shutdown) hears why.
-      cancelled: (reason) =>
-        void served.finish(token, EMPTY, reason === 'shutdown' ? SHUTDOWN_MESSAGE : 'cancelled by the caller').catch(() => {}),
+      cancelled: (reason) => {
+        try {
+          served.finish(token, EMPTY, reason === 'shutdown' ? SHUTDOWN_MESSAGE : 'cancelled by the caller', false)
+        } catch {
+          // already ended (the connection dropped and Rust ended it)
+        }
+      },
     }
     const invalid = ev.requestId === '' ? 'the request has no Dynamo-Request-Id header' : undefined
     const id = ev.requestId === '' ? randomBytes(8).toString('hex') : ev.requestId
@@ -118,28 +134,6 @@ async function startNats(shared: Shared, path: EndpointPath, instanceId: string,
     pending.set(token, h.cancel)
     void h.done.finally(() => pending.delete(token))
   }
-  served = await callAsync(() => shared.rt.serveNats(path.namespace, path.component, path.endpoint, instanceId, onEvent))
+  served = await callAsync(() => shared.rt.serveNats(path.namespace, path.component, path.endpoint, instanceId, creditTimeoutMs, onEvent))
   return served
-}
-
-function localStats(
-  path: EndpointPath,
-  instanceId: string,
-  m: EndpointMetrics | null,
-  data: JsonValue | undefined,
-): ServiceStats {
-  const requests = m?.requests.get() ?? 0
-  const seconds = m?.duration.getSum() ?? 0
-  const errors = m?.errorCount() ?? 0
-  const ep: EndpointStats = {
-    name: path.endpoint,
-    subject: pathKey(path),
-    num_requests: requests,
-    num_errors: errors,
-    processing_time: Math.round(seconds * 1e9),
-    average_processing_time: requests > 0 ? Math.round((seconds * 1e9) / requests) : 0,
-    queue_group: '',
-  }
-  if (data !== undefined) ep.data = data
-  return { name: native.serviceNameOf(path.namespace, path.component), id: instanceId, endpoints: [ep] }
 }

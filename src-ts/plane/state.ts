@@ -1,6 +1,7 @@
 import type { CallbackTable } from '../runtime/callbacks'
 import type { NativeRuntime } from '../native'
 import type { SlabStore } from '../series/slab-store'
+import type { NatsCalls } from './calls'
 import type { Ingress } from './ingress'
 import type { JsonValue, ServiceStats } from './types'
 
@@ -32,6 +33,8 @@ export interface Shared {
   rt: NativeRuntime
   store: SlabStore
   callbacks: CallbackTable
+  /** The NATS caller side, made on the first NATS call. */
+  natsCalls?: NatsCalls
   /** Endpoints served by this process, by path key (one instance each). */
   serving: Map<string, Serving>
   /** Keeps the process alive while the status server runs or an endpoint is served. */

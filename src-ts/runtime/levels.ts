@@ -5,6 +5,7 @@ import { Metrics } from '../metrics/constructors'
 import { Client } from '../plane/client'
 import { serveEndpoint } from '../plane/serve'
 import type { EndpointPath, Serving, Shared } from '../plane/state'
+import { statsFromNats } from '../plane/stats'
 import type { ClientOptions, EndpointHandler, JsonValue, ServeOptions, ServiceStats } from '../plane/types'
 
 /** What every level has: metric constructors, callbacks and its own exposition text. */
@@ -159,7 +160,7 @@ export class Component extends Level {
     const rt = this.shared.rt
     if (rt.natsUrl !== null) {
       const texts = await callAsync(() => rt.natsStats(this.namespacePath, this.name, timeoutMs))
-      return texts.map((t) => JSON.parse(t) as ServiceStats)
+      return texts.map(statsFromNats)
     }
     return [...this.shared.serving.values()]
       .filter((s) => s.path.namespace === this.namespacePath && s.path.component === this.name && s.ingress !== undefined)

@@ -6,9 +6,9 @@
 
 use std::fmt::Write;
 
-use crate::endpoint_metrics;
 use crate::error::ErrorKind;
 use crate::names;
+use crate::plane::endpoint_metrics;
 
 /// Where the generated file lives, relative to the repository root.
 pub const GENERATED_PATH: &str = "src-ts/binding/contracts.generated.ts";

@@ -21,26 +21,22 @@
 //! Beside that path: [`runtime`] (the handle that owns it all), [`config`] (options and
 //! `DYN_SYSTEM_*` variables), [`error`] (one error type; its codes are the JS error codes),
 //! [`contracts`] (what TS reads from Rust, generated into `src-ts/binding/`), and the NATS
-//! request plane ([`nats`], [`endpoint_metrics`]).
+//! request plane ([`plane`], with [`plane::endpoint_metrics`]).
 
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod contracts;
 pub mod encode;
-#[allow(missing_docs)]
-pub mod endpoint_metrics;
 pub mod error;
 #[allow(missing_docs)]
 pub mod frontend;
 pub mod hierarchy;
 pub mod names;
-#[allow(missing_docs)]
-pub mod nats;
+pub mod plane;
 pub mod runtime;
 pub mod scrape;
 pub mod series;
-#[allow(missing_docs)]
 pub mod server;
 /// Health state lives with the server that serves it; re-exported here for existing paths.
 pub use server::health;

@@ -237,6 +237,21 @@ pub fn validate_buckets(buckets: &[f64], metric: &str) -> Result<Vec<f64>> {
     Ok(bounds.to_vec())
 }
 
+/// A NATS subject token from a hierarchy name: every char outside `[A-Za-z0-9_-]` becomes `_`
+/// (one per char), because `.` separates tokens, `*` and `>` are wildcards and whitespace ends a
+/// subject. The NATS subjects built from it are in `plane::subjects`.
+pub fn nats_subject_token(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

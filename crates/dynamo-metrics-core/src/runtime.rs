@@ -11,7 +11,7 @@ use crate::config::{self, Source, SystemConfig};
 use crate::error::{ErrorKind, MetricsError, Result};
 use crate::health::Health;
 use crate::hierarchy::{NodeId, ROOT};
-use crate::nats::NatsPlane;
+use crate::plane::NatsPlane;
 use crate::scrape::{CallbackInvoker, SingleFlight};
 use crate::series::family::{MetricKind, NativeMetric};
 use crate::series::registry::{FamilySpec, Registry};

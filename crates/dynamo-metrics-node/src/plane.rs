@@ -1,14 +1,17 @@
 //! Binding of the request plane: automatic endpoint metrics, endpoint health, and the NATS
 //! transport (serving, discovery, requests). Logic lives in the core; this converts arguments.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use dynamo_metrics_core::endpoint_metrics;
-use dynamo_metrics_core::nats::{
-    service_name, IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec,
-    ServedEndpoint,
+use dynamo_metrics_core::plane::endpoint_metrics;
+use dynamo_metrics_core::plane::serve::CREDIT_WAIT;
+use dynamo_metrics_core::plane::subjects::{
+    endpoint_subject, service_name, DELIVERY_ERROR_CODE, HANDLER_ERROR_CODE, SERVICE_VERSION,
+};
+use dynamo_metrics_core::plane::{
+    IncomingRequest, NatsPlane, RequestSink, ResponseStream, ServeSpec, ServedEndpoint,
 };
 use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
@@ -76,7 +79,7 @@ impl NatsServed {
         self.inner.subject().to_string()
     }
 
-    /// Publishes one response of request `token`.
+    /// Publishes one response of request `token` once the caller's credit allows it.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn send<'env>(
         &self,
@@ -89,20 +92,36 @@ impl NatsServed {
         coded(env, async move { inner.send(token as u64, bytes).await })
     }
 
-    /// Ends request `token`: a final message, or the handler's error.
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn finish<'env>(
+    /// Ends request `token`: a final message carrying `payload` (a last response, or empty), or
+    /// the error `error` (`delivery`: the worker could not deliver a response, else the
+    /// handler failed). Checked here (a message over the max payload throws and the request
+    /// stays pending); the publish itself runs in the background, so ending a request costs
+    /// no second crossing back into JS.
+    #[napi]
+    pub fn finish(
         &self,
-        env: &'env Env,
         token: f64,
         payload: Buffer,
         error: Option<String>,
-    ) -> Result<PromiseRaw<'env, ()>> {
-        let bytes = Bytes::copy_from_slice(&payload);
-        let inner = Arc::clone(&self.inner);
-        coded(env, async move {
-            inner.finish(token as u64, bytes, error).await
-        })
+        delivery: Option<bool>,
+    ) -> Result<()> {
+        let code = if delivery == Some(true) {
+            DELIVERY_ERROR_CODE
+        } else {
+            HANDLER_ERROR_CODE
+        };
+        let msg = self
+            .inner
+            .final_message(
+                token as u64,
+                Bytes::copy_from_slice(&payload),
+                error.as_deref().map(|m| (m, code)),
+            )
+            .map_err(js)?;
+        napi::bindgen_prelude::spawn(async move {
+            let _ = msg.publish().await;
+        });
+        Ok(())
     }
 
     /// The `statsHandler` value reported in `$SRV.STATS` (JSON text).
@@ -118,35 +137,29 @@ impl NatsServed {
     }
 }
 
-/// The responses of one NATS request.
-#[napi]
-pub struct NatsResponses {
-    inner: Arc<tokio::sync::Mutex<ResponseStream>>,
-}
-
-#[napi]
-impl NatsResponses {
-    /// The next response payload, or null after the final one.
-    #[napi(ts_return_type = "Promise<Buffer | null>")]
-    pub fn next<'env>(
-        &self,
-        env: &'env Env,
-        idle_ms: u32,
-    ) -> Result<PromiseRaw<'env, Option<Buffer>>> {
-        let inner = Arc::clone(&self.inner);
-        coded(env, async move {
-            let mut s = inner.lock().await;
-            let msg = s.next(Duration::from_millis(idle_ms as u64)).await?;
-            Ok(msg.map(|b| Buffer::from(b.to_vec())))
-        })
-    }
-}
-
 /// The NATS service name of a component (`<namespace>_<component>`, sanitized), also used for the
 /// in-process plane's stats so both report the same name.
 #[napi]
 pub fn service_name_of(namespace: String, component: String) -> String {
     service_name(&namespace, &component)
+}
+
+/// The subject instance `instance` of an endpoint serves over NATS (the in-process plane reports
+/// it too, so both planes' stats read alike).
+#[napi]
+pub fn endpoint_subject_of(
+    namespace: String,
+    component: String,
+    endpoint: String,
+    instance: String,
+) -> String {
+    endpoint_subject(&service_name(&namespace, &component), &endpoint, &instance)
+}
+
+/// The version a served NATS service announces (and the in-process stats report).
+#[napi]
+pub fn plane_service_version() -> String {
+    SERVICE_VERSION.to_string()
 }
 
 fn plane(rt: &NativeRuntime) -> Result<Arc<NatsPlane>> {
@@ -183,6 +196,7 @@ impl NativeRuntime {
 
     /// Serves `endpoint` of `namespace`/`component` over NATS as instance `instance`.
     #[napi(ts_return_type = "Promise<NatsServed>")]
+    #[allow(clippy::too_many_arguments)] // N-API arguments are positional; each is one JS argument
     pub fn serve_nats<'env>(
         &self,
         env: &'env Env,
@@ -190,6 +204,7 @@ impl NativeRuntime {
         component: String,
         endpoint: String,
         instance: String,
+        credit_timeout_ms: Option<u32>,
         on_event: ThreadsafeFunction<NatsEvent, (), NatsEvent, Status, false, true>,
     ) -> Result<PromiseRaw<'env, NatsServed>> {
         let plane = plane(self)?;
@@ -198,6 +213,8 @@ impl NativeRuntime {
                 service: service_name(&namespace, &component),
                 endpoint,
                 instance,
+                credit_wait: credit_timeout_ms
+                    .map_or(CREDIT_WAIT, |ms| Duration::from_millis(u64::from(ms))),
             };
             let inner = plane.serve(spec, Arc::new(Sink(on_event))).await?;
             Ok(NatsServed { inner })
@@ -249,25 +266,6 @@ impl NativeRuntime {
         })
     }
 
-    /// Sends a request to `subject`; read its responses with `next()`.
-    #[napi(ts_return_type = "Promise<NatsResponses>")]
-    pub fn nats_request<'env>(
-        &self,
-        env: &'env Env,
-        subject: String,
-        request_id: String,
-        payload: Buffer,
-    ) -> Result<PromiseRaw<'env, NatsResponses>> {
-        let plane = plane(self)?;
-        let bytes = Bytes::copy_from_slice(&payload);
-        coded(env, async move {
-            let stream = plane.request(&subject, &request_id, bytes).await?;
-            Ok(NatsResponses {
-                inner: Arc::new(tokio::sync::Mutex::new(stream)),
-            })
-        })
-    }
-
     /// Asks the worker serving `subject` to cancel `request_id`.
     #[napi(ts_return_type = "Promise<void>")]
     pub fn nats_cancel<'env>(
@@ -281,5 +279,141 @@ impl NativeRuntime {
             env,
             async move { plane.cancel(&subject, &request_id).await },
         )
+    }
+}
+
+/// One answer to a [`NatsCaller`] call, delivered through its one callback.
+#[napi(object)]
+pub struct NatsReply {
+    /// The call's key.
+    pub key: u32,
+    /// The response, or null (the stream ended without one, or `error` is set).
+    pub payload: Option<Buffer>,
+    /// True when the stream has ended (no `next` for this key).
+    pub done: bool,
+    /// The failure's code (`ERR_DYNAMO_*`), when the call failed.
+    pub code: Option<String>,
+    /// The failure's message, when the call failed.
+    pub error: Option<String>,
+}
+
+type ReplyFn = ThreadsafeFunction<NatsReply, (), NatsReply, Status, false, true>;
+type Streams = Arc<Mutex<std::collections::HashMap<u32, ResponseStream>>>;
+
+/// The caller side of the NATS plane with one callback for every answer: each call returns at
+/// once and its answer comes back through that callback, so answers that arrive together reach
+/// JS in one wake-up instead of one promise settlement (and its thread crossing) each.
+#[napi]
+pub struct NatsCaller {
+    plane: Arc<NatsPlane>,
+    reply: Arc<ReplyFn>,
+    streams: Streams,
+}
+
+fn deliver(reply: &ReplyFn, key: u32, r: dynamo_metrics_core::Result<Option<Bytes>>, done: bool) {
+    let v = match r {
+        Ok(p) => NatsReply {
+            key,
+            payload: p.map(|b| Buffer::from(b.to_vec())),
+            done,
+            code: None,
+            error: None,
+        },
+        Err(e) => NatsReply {
+            key,
+            payload: None,
+            done: true,
+            code: Some(e.kind.code().to_string()),
+            error: Some(e.message),
+        },
+    };
+    reply.call(v, ThreadsafeFunctionCallMode::NonBlocking);
+}
+
+#[napi]
+impl NatsCaller {
+    /// Sends a request to `subject`; its first answer comes to the callback under `key`.
+    /// `window` > 0: the worker sends at most that many responses beyond what was read.
+    #[napi]
+    pub fn request(
+        &self,
+        key: u32,
+        subject: String,
+        request_id: String,
+        payload: Buffer,
+        idle_ms: u32,
+        window: u32,
+    ) {
+        let bytes = Bytes::copy_from_slice(&payload);
+        let (plane, reply, streams) = (
+            Arc::clone(&self.plane),
+            Arc::clone(&self.reply),
+            Arc::clone(&self.streams),
+        );
+        napi::bindgen_prelude::spawn(async move {
+            let mut stream = match plane.request(&subject, &request_id, bytes, window).await {
+                Ok(s) => s,
+                Err(e) => return deliver(&reply, key, Err(e), true),
+            };
+            let r = stream.next(Duration::from_millis(idle_ms as u64)).await;
+            let done = stream.is_done();
+            if !done {
+                streams
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, stream);
+            }
+            deliver(&reply, key, r, done);
+        });
+    }
+
+    /// Reads the next response of call `key`; the answer comes to the callback.
+    #[napi]
+    pub fn next(&self, key: u32, idle_ms: u32) {
+        let (reply, streams) = (Arc::clone(&self.reply), Arc::clone(&self.streams));
+        napi::bindgen_prelude::spawn(async move {
+            let taken = streams
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+            let Some(mut stream) = taken else {
+                let e = dynamo_metrics_core::MetricsError::new(
+                    dynamo_metrics_core::ErrorKind::Nats,
+                    format!("call {key} has no open response stream"),
+                );
+                return deliver(&reply, key, Err(e), true);
+            };
+            let r = stream.next(Duration::from_millis(idle_ms as u64)).await;
+            let done = stream.is_done();
+            if !done {
+                streams
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, stream);
+            }
+            deliver(&reply, key, r, done);
+        });
+    }
+
+    /// Forgets call `key`'s stream (the caller stopped reading); later messages are dropped.
+    #[napi]
+    pub fn close(&self, key: u32) {
+        self.streams
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+    }
+}
+
+#[napi]
+impl NativeRuntime {
+    /// The caller side of the NATS plane, answering through `on_reply`.
+    #[napi]
+    pub fn nats_caller(&self, on_reply: ReplyFn) -> Result<NatsCaller> {
+        Ok(NatsCaller {
+            plane: plane(self)?,
+            reply: Arc::new(on_reply),
+            streams: Arc::default(),
+        })
     }
 }

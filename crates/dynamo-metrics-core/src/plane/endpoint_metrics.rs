@@ -1,11 +1,12 @@
 //! Dynamo's automatic work-handler metrics: created on the endpoint level for every served
 //! endpoint, with Dynamo's names, help texts and (since 2026-04) widened duration buckets.
 
-use crate::error::Result;
+use crate::error::{ErrorKind, MetricsError, Result};
 use crate::hierarchy::NodeId;
 use crate::series::family::MetricKind;
 use crate::series::registry::{Created, FamilySpec, Registry};
 
+/// The buckets of `request_duration_seconds` (seconds).
 pub const REQUEST_DURATION_BUCKETS: [f64; 17] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0,
     600.0,
@@ -59,7 +60,8 @@ pub const FAMILIES: [(&str, MetricKind, &str, &[&str]); 7] = [
 ];
 
 /// Creates the automatic metrics of endpoint `node`, with `labels` (the user's `metricsLabels`)
-/// as extra const labels. Errors (a label clash, metrics already created) leave earlier ones.
+/// as extra const labels. Errors (a label clash, metrics already created) leave earlier ones; a
+/// name the user already took says whose name it is and how to avoid the clash.
 pub fn create(
     registry: &mut Registry,
     node: NodeId,
@@ -78,7 +80,30 @@ pub fn create(
                 buckets: (*kind == MetricKind::Histogram)
                     .then(|| REQUEST_DURATION_BUCKETS.to_vec()),
             };
-            registry.create_family(node, &spec)
+            registry
+                .create_family(node, &spec)
+                .map_err(|e| owned_name(e, name))
         })
         .collect()
+}
+
+/// The names of the automatic endpoint metrics (without the `dynamo_component_` prefix).
+pub fn names() -> impl Iterator<Item = &'static str> {
+    FAMILIES.iter().map(|f| f.0)
+}
+
+/// A conflict on one of our names is the user's metric taking a name the library owns.
+fn owned_name(e: MetricsError, name: &str) -> MetricsError {
+    if !matches!(e.kind, ErrorKind::Conflict | ErrorKind::Duplicate) {
+        return e;
+    }
+    MetricsError::new(
+        e.kind,
+        format!(
+            "'{name}' is one of the automatic endpoint metrics serveEndpoint() creates, and a \
+             metric of that name already exists here ({}); serve with `autoMetrics: false`, or \
+             give your metric another name",
+            e.message
+        ),
+    )
 }
