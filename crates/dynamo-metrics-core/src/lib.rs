@@ -9,6 +9,7 @@ pub mod family;
 pub mod format;
 pub mod health;
 pub mod hierarchy;
+pub mod kv_metrics;
 pub mod names;
 pub mod nats;
 pub mod registry;

@@ -100,6 +100,11 @@ impl NatsPlane {
         &self.url
     }
 
+    /// The connection, for the KV metrics pub/sub (`kv_metrics/`).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// Starts a service endpoint; `sink` gets each request and cancellation.
     pub async fn serve(
         &self,

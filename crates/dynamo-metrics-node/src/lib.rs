@@ -17,6 +17,7 @@ use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, Result, Status};
 use napi_derive::napi;
 
+pub mod kv_metrics;
 pub mod plane;
 
 /// napi-rs only throws `Status` codes from `#[napi]` functions, so the core's error code travels as
