@@ -12,6 +12,7 @@ export type {
   EndpointStats,
   ServiceStats,
 } from './plane/types'
+export * from './kv-metrics'
 export { Metrics } from './factory'
 export type { ConstLabels, HistogramOptions } from './factory'
 export {

@@ -26,6 +26,8 @@ pub struct KvField {
     pub wire: String,
     /// `u64`, `u32`, `fraction` or `u32[]`.
     pub kind: String,
+    /// The rule in words, for error messages.
+    pub rule: String,
     pub optional: bool,
 }
 
@@ -41,6 +43,7 @@ pub fn kv_metrics_schema() -> Vec<KvField> {
             name: f.js.into(),
             wire: f.wire.into(),
             kind: f.kind.as_str().into(),
+            rule: f.kind.rule().into(),
             optional: f.optional,
         })
         .collect()

@@ -161,7 +161,7 @@ impl KvAggregator {
     }
 
     pub fn stop(&self) {
-        let _ = self.stop.send(true);
+        self.stop.send_replace(true);
     }
 
     /// Subscribes, then polls and listens until [`KvAggregator::stop`] or the connection closes.
@@ -186,22 +186,24 @@ impl KvAggregator {
         let (mut answers, mut events, mut hits) = match subs.await {
             Ok(s) => s,
             Err(e) => {
-                let _ = self.ready.send(Some(Err(MetricsError::new(
+                self.ready.send_replace(Some(Err(MetricsError::new(
                     ErrorKind::Nats,
                     format!("the KV metrics aggregator cannot subscribe: {e}"),
                 ))));
                 return;
             }
         };
-        let _ = self.ready.send(Some(Ok(())));
+        // send_replace: stored even while nobody waits yet (send would drop it).
+        self.ready.send_replace(Some(Ok(())));
         let stats_subject = format!("$SRV.STATS.{}", self.service);
         let mut tick = tokio::time::interval(self.opts.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut stop = self.stop.subscribe();
         let mut round: u64 = 0;
+        let stopped_early = *stop.borrow_and_update();
         // (round, sent at) of the rounds whose answers are still welcome.
         let mut sent: VecDeque<(u64, Instant)> = VecDeque::new();
-        loop {
+        while !stopped_early {
             tokio::select! {
                 _ = stop.changed() => break,
                 _ = tick.tick() => {
@@ -236,6 +238,10 @@ impl KvAggregator {
     }
 
     fn answer(&self, m: &Message, sent: &VecDeque<(u64, Instant)>) {
+        // The server's "no responders" status (no instance is up) is not an answer.
+        if m.status.is_some() || m.payload.is_empty() {
+            return;
+        }
         let now = Instant::now();
         let round = m
             .subject

@@ -40,7 +40,8 @@ impl FieldKind {
         }
     }
 
-    fn rule(self) -> &'static str {
+    /// What the rule says, for error messages (the TS validator uses the same words).
+    pub fn rule(self) -> &'static str {
         match self {
             FieldKind::U64 => "must be a non-negative integer (u64)",
             FieldKind::U32 => "must be a non-negative integer below 2^32 (u32)",
