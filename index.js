@@ -835,11 +835,15 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.NativeKvAggregator = nativeBinding.NativeKvAggregator
+module.exports.NativeKvPublisher = nativeBinding.NativeKvPublisher
 module.exports.NativeRuntime = nativeBinding.NativeRuntime
 module.exports.NatsResponses = nativeBinding.NatsResponses
 module.exports.NatsServed = nativeBinding.NatsServed
 module.exports.addSeriesBatch = nativeBinding.addSeriesBatch
 module.exports.createRuntime = nativeBinding.createRuntime
 module.exports.defaultBuckets = nativeBinding.defaultBuckets
+module.exports.kvLoadMetricsEndpoint = nativeBinding.kvLoadMetricsEndpoint
+module.exports.kvMetricsSchema = nativeBinding.kvMetricsSchema
 module.exports.reserveSlots = nativeBinding.reserveSlots
 module.exports.serviceNameOf = nativeBinding.serviceNameOf

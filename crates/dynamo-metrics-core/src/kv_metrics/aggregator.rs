@@ -200,12 +200,13 @@ impl KvAggregator {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut stop = self.stop.subscribe();
         let mut round: u64 = 0;
-        let stopped_early = *stop.borrow_and_update();
         // (round, sent at) of the rounds whose answers are still welcome.
         let mut sent: VecDeque<(u64, Instant)> = VecDeque::new();
-        while !stopped_early {
+        // Stopped before it got here: `changed` would not fire for a value already seen.
+        let mut stopped = *stop.borrow_and_update();
+        while !stopped {
             tokio::select! {
-                _ = stop.changed() => break,
+                _ = stop.changed() => stopped = true,
                 _ = tick.tick() => {
                     round += 1;
                     let now = Instant::now();
