@@ -89,6 +89,13 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
       kv_stats: { kv_active_blocks: 42, kv_total_blocks: 12894, gpu_cache_usage_perc: 0.5, gpu_prefix_cache_hit_rate: 0.75 },
       spec_decode_stats: null,
     })
+    // A second publisher of this process on the component shares the gauges (last write wins).
+    const pub2 = new WorkerMetricsPublisher()
+    await pub2.createEndpoint(comp)
+    pub2.publish(fpm({ kvActiveBlocks: 7 }))
+    expect(sample(await comp.prometheusMetricsFmt(), 'dynamo_component_kvstats_active_blocks', `{dynamo_component="stats",dynamo_namespace="${ns}"}`)).toBe(7)
+    expect(pub2.workerId).not.toBe(pub.workerId)
+    await pub2.stop()
     await pub.stop()
   })
 
