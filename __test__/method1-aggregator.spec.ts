@@ -1,5 +1,6 @@
 // KvMetricsAggregator over a real nats-server with worker child processes: aggregated values and
 // load statistics, the event path, malformed input, a SIGKILLed worker, a NATS restart.
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DistributedRuntime, KvMetricsAggregator, publishKvHitRate, type AggregatedMetrics } from '../dist/cjs/index.js'
 import { NatsServer } from './nats-server'
@@ -153,6 +154,16 @@ describe.skipIf(NATS_BIN === null)('KvMetricsAggregator over NATS', () => {
     expect(text).toContain('llm_kv_hit_rate_isl_blocks{component="backend",endpoint="load_metrics",worker_id="11"} 15\n')
     expect(text).toContain('llm_kv_hit_rate_overlap_blocks{component="backend",endpoint="load_metrics",worker_id="11"} 5\n')
     expect(text).toContain('llm_kv_hit_rate_overlap_blocks{component="backend",endpoint="load_metrics",worker_id="12"} 3\n')
+  })
+
+  it('the process exits by itself after runtime.shutdown() (aggregator not closed)', async () => {
+    const p = startProgram(join(__dirname, 'fixtures', 'method1-exit.cjs'), [nats.url])
+    programs.push(p)
+    await p.line('workers 1')
+    const { at: shutAt } = await p.line('shut down')
+    const { code, at } = await p.exit
+    expect(code).toBe(0)
+    expect(at - shutAt).toBeLessThan(2000)
   })
 
   it('publisher and aggregator carry on after the NATS server restarts', async () => {
