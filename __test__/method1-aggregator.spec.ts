@@ -112,8 +112,8 @@ describe.skipIf(NATS_BIN === null)('KvMetricsAggregator over NATS', () => {
 
   it('ignores malformed kv_metrics events and non-JSON bytes: counted, warned at most once a second, nothing else lost', async () => {
     const ns = uniqueNs('bad')
-    const warnings: string[] = []
-    const a = aggregator(ns, 'backend', { onWarning: (m) => warnings.push(m) })
+    const warnings: { m: string; at: number }[] = []
+    const a = aggregator(ns, 'backend', { onWarning: (m) => warnings.push({ m, at: performance.now() }) })
     await a.ready
     const w = await worker(ns, 'backend')
     await publish(w, fpm({ kvActiveBlocks: 5 }))
@@ -129,11 +129,15 @@ describe.skipIf(NATS_BIN === null)('KvMetricsAggregator over NATS', () => {
       await publish(w, fpm({ kvActiveBlocks: 6 }))
       await until('the good event', 5000, () => (byId(a.getMetrics(), w.id)?.kvActiveBlocks === 6 ? true : undefined))
       await until('the count', 5000, () => (a.malformedEvents === 4 ? true : undefined))
-      await until('the warning', 3000, () => (warnings.length > 0 ? true : undefined))
-      await new Promise((r) => setTimeout(r, 1200))
-      expect(warnings.length).toBe(1)
-      expect(warnings[0]).toMatch(/ignored 4 malformed KV metrics messages/)
-      expect(a.prometheusMetricsFmt()).toContain('llm_kv_metrics_malformed_total{component="backend",endpoint="load_metrics"} 4\n')
+      // A burst of 50 more: still at most one warning a second, and every message accounted for.
+      for (let i = 0; i < 50; i++) await raw.publish(subject, `garbage ${i}`)
+      await until('the count', 5000, () => (a.malformedEvents === 54 ? true : undefined))
+      const counted = () => warnings.reduce((n, w) => n + Number(/ignored (\d+) malformed/.exec(w.m)?.[1] ?? 0), 0)
+      await until('the warnings to cover all 54', 5000, () => (counted() === 54 ? true : undefined))
+      for (let i = 1; i < warnings.length; i++) expect(warnings[i].at - warnings[i - 1].at).toBeGreaterThan(900)
+      expect(warnings.length).toBeLessThanOrEqual(4)
+      expect(warnings.at(-1)!.m).toMatch(/last: kv_metrics: LoadEvent is not JSON/)
+      expect(a.prometheusMetricsFmt()).toContain('llm_kv_metrics_malformed_total{component="backend",endpoint="load_metrics"} 54\n')
     } finally {
       raw.close()
     }

@@ -61,6 +61,7 @@ describe('KvHitRateEvent and aggregator options', () => {
       await expect(publishKvHitRate(ns, { workerId: 1.5, islBlocks: 1, overlapBlocks: 0 })).rejects.toThrow(/'workerId' must be an integer \(i64\)/)
       await expect(publishKvHitRate(ns, { workerId: 1, islBlocks: -1, overlapBlocks: 0 })).rejects.toBeInstanceOf(InvalidValueError)
       await expect(publishKvHitRate(ns, { workerId: 1, islBlocks: 1 } as never)).rejects.toThrow(/'overlapBlocks'/)
+      await expect(publishKvHitRate(ns, { workerId: 1n, islBlocks: 1, overlapBlocks: 0 } as never)).rejects.toThrow(/cannot be serialized/)
     } finally {
       await rt.shutdown()
     }

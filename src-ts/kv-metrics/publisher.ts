@@ -1,4 +1,4 @@
-import { callAsync, EndpointError } from '../errors'
+import { callAsync, EndpointError, InvalidValueError } from '../errors'
 import type { ConstLabels } from '../factory'
 import type { Gauge } from '../metrics'
 import { native } from '../native'
@@ -179,8 +179,8 @@ export async function publishKvHitRate(namespace: Namespace, event: KvHitRateEve
   try {
     json = JSON.stringify(event) ?? 'null'
   } catch (e) {
-    json = 'null'
-    void e
+    // A bigint, a cycle: the core cannot be shown the value, so say why here.
+    throw new InvalidValueError('ERR_DYNAMO_INVALID_VALUE', `KvHitRateEvent cannot be serialized: ${(e as Error).message}`)
   }
   await callAsync(() => rt.kvPublishHitRate(ns, json))
 }

@@ -213,11 +213,14 @@ impl KvAggregator {
                     while sent.front().is_some_and(|(_, t)| now.duration_since(*t) > self.opts.timeout) {
                         sent.pop_front();
                     }
-                    sent.push_back((round, now));
-                    // While NATS is down the client buffers this; answers come after it is back.
-                    let _ = client
-                        .publish_with_reply(stats_subject.clone(), format!("{inbox}.{round}"), Bytes::new())
-                        .await;
+                    // While NATS is down no poll is sent: the client's bounded buffer would fill,
+                    // and a full one blocks this loop (and its stop) until the server is back.
+                    if client.connection_state() == async_nats::connection::State::Connected {
+                        sent.push_back((round, now));
+                        let _ = client
+                            .publish_with_reply(stats_subject.clone(), format!("{inbox}.{round}"), Bytes::new())
+                            .await;
+                    }
                 }
                 m = answers.next() => match m {
                     Some(m) => self.answer(&m, &sent),

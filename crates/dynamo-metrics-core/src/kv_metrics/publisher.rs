@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use bytes::Bytes;
-use tokio::sync::mpsc;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::types::{ForwardPassMetrics, KvHitRateEvent, LoadEvent};
@@ -33,7 +33,9 @@ impl RequestSink for AckSink {
 pub struct KvPublisher {
     served: Arc<ServedEndpoint>,
     worker_id: i64,
-    events: Mutex<Option<mpsc::UnboundedSender<Bytes>>>,
+    /// The latest `LoadEvent`: it is state, not a delta, so when sending lags (a NATS outage)
+    /// only the newest is kept and the queue cannot grow.
+    events: Mutex<Option<watch::Sender<Bytes>>>,
     sender: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -65,12 +67,14 @@ impl KvPublisher {
             )
             .await?;
         let _ = sink.0.set(Arc::downgrade(&served));
-        // One task sends the events in order; `update` only queues (it runs on the JS thread).
-        let (tx, mut rx) = mpsc::unbounded_channel::<Bytes>();
+        // One task sends the events in order; `update` only stores (it runs on the JS thread).
+        let (tx, mut rx) = watch::channel(Bytes::new());
         let client = plane.client().clone();
         let subject = event_subject(namespace, KV_METRICS_SUBJECT);
         let sender = tokio::spawn(async move {
-            while let Some(b) = rx.recv().await {
+            // Ok while a value is unseen, even after the sender is gone: the last event still goes.
+            while rx.changed().await.is_ok() {
+                let b = rx.borrow_and_update().clone();
                 // While NATS is down the client buffers and reconnects; an error here means the
                 // connection is closed for good, and later events cannot go either.
                 if client.publish(subject.clone(), b).await.is_err() {
@@ -107,7 +111,9 @@ impl KvPublisher {
             let bytes = Bytes::from(serde_json::to_vec(&ev).expect("plain data serializes"));
             let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
             match events.as_ref() {
-                Some(tx) if tx.send(bytes).is_ok() => {}
+                Some(tx) if !tx.is_closed() => {
+                    tx.send_replace(bytes);
+                }
                 _ => {
                     return Err(MetricsError::new(
                         ErrorKind::Closed,
