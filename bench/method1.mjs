@@ -7,7 +7,7 @@
 // processes of their own.
 import { spawn } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
-import { createServer } from 'node:net'
+import { connect, createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { delimiter, dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -126,6 +126,22 @@ function child(mode, url) {
   return { c, next, send: (l) => c.stdin.write(l + '\n') }
 }
 
+/** Counts the messages on `subject` with a plain NATS connection (to confirm the offered load). */
+async function countMessages(port, subject) {
+  const sock = connect({ host: '127.0.0.1', port })
+  await new Promise((r) => sock.once('connect', r))
+  let n = 0
+  let tail = ''
+  sock.on('data', (c) => {
+    const text = tail + c.toString('latin1')
+    const parts = text.split('\r\nMSG ')
+    n += parts.length - 1
+    tail = parts[parts.length - 1].slice(-16)
+  })
+  sock.write(`CONNECT {"verbose":false}\r\nSUB ${subject} 1\r\n`)
+  return { count: () => n, close: () => sock.destroy() }
+}
+
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b)
@@ -176,13 +192,20 @@ async function main() {
       await sleep(100)
     }
     await sleep(1000)
+    const counter = await countMessages(port, `namespace.${NS}.kv_metrics`)
+    await sleep(200)
     agg.send('cpu')
     await agg.next('cpu ')
+    const c0 = counter.count()
     const loadS = quick ? 3 : 10
     await sleep(loadS * 1000)
     agg.send('cpu')
     const cpu = Number((await agg.next('cpu ')).split(' ')[1])
-    console.log(`aggregator CPU with ${WORKERS} workers x ${RATE} changes/s (${WORKERS * RATE} events/s): ${(cpu * 100).toFixed(1)}% of a core over ${loadS} s`)
+    const rate = (counter.count() - c0) / loadS
+    counter.close()
+    console.log(
+      `aggregator CPU with ${WORKERS} workers x ${RATE} changes/s (offered ${WORKERS * RATE}/s, seen on NATS ${rate.toFixed(0)} events/s): ${(cpu * 100).toFixed(1)}% of a core over ${loadS} s`,
+    )
 
     const probe = new WorkerMetricsPublisher()
     await probe.createEndpoint(rt.namespace(NS).component('backend'))
