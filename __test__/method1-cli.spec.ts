@@ -136,7 +136,8 @@ describe.skipIf(NATS_BIN === null)('dynamo-metrics over NATS', () => {
     const port = await freePort()
     run(CLI, ['mock-worker', '--namespace', ns])
     run(CLI, ['mock-worker', '--namespace', ns])
-    const agg = run(CLI, ['--namespace', ns, '--component', 'MyComponent', '--endpoint', 'my_endpoint', '--host', '127.0.0.1', '--port', String(port)])
+    // --metrics-port: the seed's spelling of --port.
+    const agg = run(CLI, ['--namespace', ns, '--component', 'MyComponent', '--endpoint', 'my_endpoint', '--host', '127.0.0.1', '--metrics-port', String(port)])
     await until('the server', 10_000, () => has(agg, 'Serving metrics'))
     const t = await until('two mock workers', 10_000, async () => {
       const b = (await httpGet(`http://127.0.0.1:${port}/metrics`)).body
