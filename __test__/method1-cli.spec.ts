@@ -148,6 +148,23 @@ describe.skipIf(NATS_BIN === null)('dynamo-metrics over NATS', () => {
     }
   }, 30_000)
 
+  it('carries on after the NATS server restarts: a later change shows in /metrics', async () => {
+    const ns = uniqueNs('clirestart')
+    const port = await freePort()
+    const p = run(WORKER, [nats.url, ns, 'backend', 'generate'])
+    const id = (await p.line('ready ')).line.slice(6)
+    p.send(JSON.stringify(fpm({ kvActiveBlocks: 1 })))
+    const agg = run(CLI, ['--namespace', ns, '--component', 'backend', '--endpoint', 'generate', '--host', '127.0.0.1', '--port', String(port)])
+    await until('the server', 10_000, () => has(agg, 'Serving metrics'))
+    const L = `{component="backend",endpoint="generate",worker_id="${id}"}`
+    const value = async () => sample((await httpGet(`http://127.0.0.1:${port}/metrics`)).body, 'llm_kv_blocks_active', L)
+    await until('the worker', 10_000, async () => ((await value()) === 1 ? true : undefined))
+    await nats.restart()
+    p.send(JSON.stringify(fpm({ kvActiveBlocks: 2 })))
+    await until('the change after the restart', 20_000, async () => ((await value()) === 2 ? true : undefined))
+    expect(agg.child.exitCode).toBe(null)
+  }, 40_000)
+
   describe.skipIf(PGW_BIN === null)('push mode', () => {
     let gw: Pushgateway | undefined
     afterEach(async () => {
