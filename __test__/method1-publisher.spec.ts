@@ -66,6 +66,21 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
     await pub.stop()
   })
 
+  it('a refused publish() leaves the pending values as they were', async () => {
+    const pub = new WorkerMetricsPublisher()
+    await pub.createEndpoint(rt.namespace(ns).component('refused'))
+    const before = raw.messages.length
+    pub.publish(fpm({ kvActiveBlocks: 5, numRequestsWaiting: 1 }))
+    // Good counts first, a bad fraction later: refused as a whole, nothing of it kept.
+    const bad = { ...fpm({ kvActiveBlocks: 9, numRequestsWaiting: 2 }), specDecodeStats: { numDrafts: 1 } }
+    bad.kvStats.gpuCacheUsagePerc = 2
+    expect(() => pub.publish(bad)).toThrow(/'kvStats.gpuCacheUsagePerc'/)
+    const ev = await until('the event', 2000, () => raw.messages.slice(before).find((m) => m.subject === `namespace.${ns}.kv_metrics`))
+    expect(JSON.parse(ev.payload).data.kv_stats.kv_active_blocks).toBe(5)
+    expect(JSON.parse(ev.payload).data.spec_decode_stats).toBe(null)
+    await pub.stop()
+  })
+
   it('serves load_metrics whose stats are the latest metrics, and sets the kvstats gauges', async () => {
     const comp = rt.namespace(ns).component('stats')
     const pub = new WorkerMetricsPublisher()

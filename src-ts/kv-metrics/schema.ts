@@ -121,7 +121,11 @@ interface ForwardPassShape {
   specDecodeStats?: unknown
 }
 
-function readSlow(m: unknown, out: Float64Array): readonly number[] | undefined {
+/** Scratch for the slow path: a refused object must leave the caller's values as they were. */
+const SCRATCH = new Float64Array(FIELDS.length)
+
+function readSlow(m: unknown, dest: Float64Array): readonly number[] | undefined {
+  const out = SCRATCH
   if (typeof m !== 'object' || m === null) {
     throw new InvalidValueError('ERR_DYNAMO_INVALID_VALUE', `ForwardPassMetrics must be an object (${show(m)})`)
   }
@@ -170,6 +174,7 @@ function readSlow(m: unknown, out: Float64Array): readonly number[] | undefined 
     }
     out[i] = v
   }
+  dest.set(out)
   return list
 }
 
