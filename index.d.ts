@@ -30,7 +30,43 @@ export declare class CoarseClock {
   stop(): void
 }
 
+export declare class NativeKvAggregator {
+  /** Resolves once it listens; rejects when it cannot subscribe. */
+  ready(): Promise<void>
+  getMetrics(): AggregatedMetrics
+  /** The `llm_*` families in Prometheus text, labelled `component` and `endpoint`. */
+  render(component: string, endpoint: string): string
+  /** A summary of malformed input since the last call (the caller warns at most once a second). */
+  takeWarning(): string | null
+  get malformed(): number
+  get service(): string
+  get subjectPrefix(): string
+  get staleAfterMs(): number
+  stop(): void
+}
+
+export declare class NativeKvPublisher {
+  /** Decimal worker id (an i64). */
+  get workerId(): string
+  get subject(): string
+  /**
+   * The debounced send: `json` (camelCase `ForwardPassMetrics`) becomes the stats data, and a
+   * `LoadEvent` is queued when `send_event`. One call per debounced change.
+   */
+  flush(json: string, sendEvent: boolean): void
+  stop(): Promise<void>
+}
+
 export declare class NativeRuntime {
+  /**
+   * Serves `endpoint` of `namespace`/`component` for a `WorkerMetricsPublisher` (instance
+   * `instance`: hex of a positive i64).
+   */
+  kvPublisherStart(namespace: string, component: string, endpoint: string, instance: string): Promise<NativeKvPublisher>
+  /** Validates `json` (a camelCase `KvHitRateEvent`) and sends it to `namespace.<ns>.kv-hit-rate`. */
+  kvPublishHitRate(namespace: string, json: string): Promise<void>
+  /** Starts an aggregator of `endpoint`'s workers; options are validated here (ms). */
+  kvAggregatorStart(namespace: string, component: string, endpoint: string, intervalMs?: number | undefined | null, timeoutMs?: number | undefined | null, staleMs?: number | undefined | null): NativeKvAggregator
   /** URL of the connected NATS server, or null for the in-process plane. */
   get natsUrl(): string | null
   /** Creates Dynamo's automatic work-handler metrics on endpoint `node`. */
@@ -117,11 +153,30 @@ export declare class NatsServed {
  */
 export declare function addSeriesBatch(handle: ExternalObject<Handle>, ints: Uint32Array, nInts: number, bytes: Uint8Array, nBytes: number): void
 
+export interface AggregatedMetrics {
+  endpoints: Array<EndpointKvMetrics>
+  loadAvg: number
+  loadStd: number
+}
+
 /** Resolves the configuration, starts the status server when enabled, and installs the hook. */
 export declare function createRuntime(options: RuntimeOptions, hook: ((arg: ScrapeRequest) => Array<string> | Promise<Array<string>>)): Promise<NativeRuntime>
 
 /** Prometheus's default histogram buckets, as the core defines them (the JS constant reads this). */
 export declare function defaultBuckets(): Array<number>
+
+/** One live worker, as `getMetrics()` reports it. */
+export interface EndpointKvMetrics {
+  /** Decimal i64. */
+  workerId: string
+  requestActiveSlots: number
+  requestTotalSlots: number
+  kvActiveBlocks: number
+  kvTotalBlocks: number
+  numRequestsWaiting: number
+  gpuCacheUsagePerc: number
+  gpuPrefixCacheHitRate: number
+}
 
 /**
  * The subject instance `instance` of an endpoint serves over NATS (the in-process plane reports
@@ -176,6 +231,28 @@ export interface FrontendHistogramBuckets {
   key: string
   buckets: Array<number>
 }
+
+/** One field of `ForwardPassMetrics` and its rule, as the core declares it. */
+export interface KvField {
+  /** Group in camelCase (`workerStats`, `kvStats`, `specDecodeStats`). */
+  group: string
+  groupWire: string
+  groupOptional: boolean
+  /** Field name in camelCase, and as on the wire (snake_case). */
+  name: string
+  wire: string
+  /** `u64`, `u32`, `fraction` or `u32[]`. */
+  kind: string
+  /** The rule in words, for error messages. */
+  rule: string
+  optional: boolean
+}
+
+/** The endpoint whose stats carry `ForwardPassMetrics` (`load_metrics`). */
+export declare function kvLoadMetricsEndpoint(): string
+
+/** The `ForwardPassMetrics` fields and their rules (the TS validator is built from this). */
+export declare function kvMetricsSchema(): Array<KvField>
 
 /** A request or a cancellation for a served NATS endpoint, delivered to the JS ingress. */
 export interface NatsEvent {

@@ -836,6 +836,8 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.CoarseClock = nativeBinding.CoarseClock
+module.exports.NativeKvAggregator = nativeBinding.NativeKvAggregator
+module.exports.NativeKvPublisher = nativeBinding.NativeKvPublisher
 module.exports.NativeRuntime = nativeBinding.NativeRuntime
 module.exports.NatsCaller = nativeBinding.NatsCaller
 module.exports.NatsServed = nativeBinding.NatsServed
@@ -844,6 +846,8 @@ module.exports.createRuntime = nativeBinding.createRuntime
 module.exports.defaultBuckets = nativeBinding.defaultBuckets
 module.exports.endpointSubjectOf = nativeBinding.endpointSubjectOf
 module.exports.frontendConfig = nativeBinding.frontendConfig
+module.exports.kvLoadMetricsEndpoint = nativeBinding.kvLoadMetricsEndpoint
+module.exports.kvMetricsSchema = nativeBinding.kvMetricsSchema
 module.exports.planeServiceVersion = nativeBinding.planeServiceVersion
 module.exports.reserveSlots = nativeBinding.reserveSlots
 module.exports.serviceNameOf = nativeBinding.serviceNameOf

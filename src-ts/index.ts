@@ -14,6 +14,7 @@ export type {
   EndpointStats,
   ServiceStats,
 } from './plane/types'
+export * from './kv-metrics'
 export { Metrics } from './metrics/constructors'
 export type { ConstLabels, HistogramOptions } from './metrics/constructors'
 export {

@@ -21,6 +21,7 @@ use napi::{Env, JsError, Status};
 use napi_derive::napi;
 
 pub mod frontend;
+pub mod kv_metrics;
 pub mod plane;
 
 /// Results of the binding's functions: the error's status string becomes the JS error's `code`.

@@ -66,6 +66,11 @@ impl NatsPlane {
         &self.url
     }
 
+    /// The connection, for the KV metrics pub/sub (`kv_metrics/`).
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
     /// The largest message (payload and headers) the server accepts, in bytes.
     pub fn max_payload(&self) -> usize {
         self.client.max_payload()

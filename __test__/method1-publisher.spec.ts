@@ -1,0 +1,123 @@
+// WorkerMetricsPublisher over a real nats-server: the debounce rule as a plain NATS subscriber
+// sees it, the load_metrics stats, the kvstats gauges, and kv-hit-rate events.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DistributedRuntime, WorkerMetricsPublisher, publishKvHitRate } from '../dist/cjs/index.js'
+import { NatsServer } from './nats-server'
+import { fpm, RawNats, requireProgram, uniqueNs, until } from './method1-helpers'
+import { sample } from './util'
+
+const NATS_BIN = requireProgram('nats-server', 'the Method 1 publisher tests')
+
+/** Spins for `us` microseconds (the publishes must be 100 µs apart, closer than any timer). */
+function spin(us: number): void {
+  const end = performance.now() + us / 1000
+  while (performance.now() < end) {
+    // busy
+  }
+}
+
+describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
+  let nats: NatsServer
+  let rt: DistributedRuntime
+  let raw: RawNats
+  const ns = uniqueNs('pub')
+
+  beforeAll(async () => {
+    nats = await NatsServer.start()
+    rt = await DistributedRuntime.create({ natsServer: nats.url, systemEnabled: false })
+    raw = await RawNats.connect(nats.url)
+    await raw.subscribe(`namespace.${ns}.>`)
+  })
+
+  afterAll(async () => {
+    raw?.close()
+    await rt?.shutdown()
+    await nats?.stop()
+  })
+
+  it('sends one LoadEvent with the last values for ten publishes 100 µs apart, none for other-field changes', async () => {
+    const pub = new WorkerMetricsPublisher()
+    await pub.createEndpoint(rt.namespace(ns).component('debounce'))
+    const subject = `namespace.${ns}.kv_metrics`
+    const events = (): { worker_id: string; data: { kv_stats: { kv_active_blocks: number }; worker_stats: { num_requests_waiting: number } } }[] =>
+      raw.messages.filter((m) => m.subject === subject).map((m) => JSON.parse(m.payload))
+    for (let i = 1; i <= 10; i++) {
+      pub.publish(fpm({ kvActiveBlocks: (i - 1) * 100, numRequestsWaiting: (i - 1) * 10 }))
+      spin(100)
+    }
+    // Dynamo's test values: the last publish has kv_active_blocks 900 and num_requests_waiting 90.
+    await until('the event', 2000, () => (events().length > 0 ? true : undefined))
+    await new Promise((r) => setTimeout(r, 100))
+    await raw.ping()
+    expect(events().length).toBe(1)
+    expect(events()[0].data.kv_stats.kv_active_blocks).toBe(900)
+    expect(events()[0].data.worker_stats.num_requests_waiting).toBe(90)
+    // The id is an i64: read it from the text (JSON.parse would round it).
+    const rawEvent = raw.messages.find((m) => m.subject === subject)!.payload
+    expect(/^\{"worker_id":(\d+),"data":/.exec(rawEvent)?.[1]).toBe(pub.workerId)
+
+    for (let i = 1; i <= 10; i++) {
+      pub.publish(fpm({ kvActiveBlocks: 900, numRequestsWaiting: 90, requestActiveSlots: i, gpuCacheUsagePerc: i / 10 }))
+      spin(100)
+    }
+    await new Promise((r) => setTimeout(r, 200))
+    await raw.ping()
+    expect(events().length).toBe(1)
+    await pub.stop()
+  })
+
+  it('a refused publish() leaves the pending values as they were', async () => {
+    const pub = new WorkerMetricsPublisher()
+    await pub.createEndpoint(rt.namespace(ns).component('refused'))
+    const before = raw.messages.length
+    pub.publish(fpm({ kvActiveBlocks: 5, numRequestsWaiting: 1 }))
+    // Good counts first, a bad fraction later: refused as a whole, nothing of it kept.
+    const bad = { ...fpm({ kvActiveBlocks: 9, numRequestsWaiting: 2 }), specDecodeStats: { numDrafts: 1 } }
+    bad.kvStats.gpuCacheUsagePerc = 2
+    expect(() => pub.publish(bad)).toThrow(/'kvStats.gpuCacheUsagePerc'/)
+    const ev = await until('the event', 2000, () => raw.messages.slice(before).find((m) => m.subject === `namespace.${ns}.kv_metrics`))
+    expect(JSON.parse(ev.payload).data.kv_stats.kv_active_blocks).toBe(5)
+    expect(JSON.parse(ev.payload).data.spec_decode_stats).toBe(null)
+    await pub.stop()
+  })
+
+  it('serves load_metrics whose stats are the latest metrics, and sets the kvstats gauges', async () => {
+    const comp = rt.namespace(ns).component('stats')
+    const pub = new WorkerMetricsPublisher()
+    await pub.createEndpoint(comp)
+    pub.publish(fpm({ kvActiveBlocks: 42, kvTotalBlocks: 12894, gpuCacheUsagePerc: 0.5, gpuPrefixCacheHitRate: 0.75, requestActiveSlots: 3 }))
+    const text = await comp.prometheusMetricsFmt()
+    expect(sample(text, 'dynamo_component_kvstats_active_blocks', `{dynamo_component="stats",dynamo_namespace="${ns}"}`)).toBe(42)
+    expect(sample(text, 'dynamo_component_kvstats_total_blocks', `{dynamo_component="stats",dynamo_namespace="${ns}"}`)).toBe(12894)
+    expect(sample(text, 'dynamo_component_kvstats_gpu_cache_usage_percent', `{dynamo_component="stats",dynamo_namespace="${ns}"}`)).toBe(0.5)
+    expect(sample(text, 'dynamo_component_kvstats_gpu_prefix_cache_hit_rate', `{dynamo_component="stats",dynamo_namespace="${ns}"}`)).toBe(0.75)
+    expect(text).toContain('# HELP dynamo_component_kvstats_active_blocks Number of active KV cache blocks currently in use\n')
+    const data = await until('stats data', 3000, async () => {
+      const stats = await comp.scrapeStats(200)
+      const ep = stats.flatMap((s) => s.endpoints).find((e) => e.name === 'load_metrics')
+      return (ep?.data as { kv_stats?: { kv_active_blocks: number } } | undefined)?.kv_stats?.kv_active_blocks === 42 ? ep : undefined
+    })
+    expect(data.subject).toMatch(new RegExp(`^${ns}_stats\\.load_metrics-[0-9a-f]{16}$`))
+    expect(BigInt(`0x${data.subject.split('-').pop()}`).toString()).toBe(pub.workerId)
+    expect(data.data).toEqual({
+      worker_stats: { data_parallel_rank: null, request_active_slots: 3, request_total_slots: 1024, num_requests_waiting: 0 },
+      kv_stats: { kv_active_blocks: 42, kv_total_blocks: 12894, gpu_cache_usage_perc: 0.5, gpu_prefix_cache_hit_rate: 0.75 },
+      spec_decode_stats: null,
+    })
+    // A second publisher of this process on the component shares the gauges (last write wins).
+    const pub2 = new WorkerMetricsPublisher()
+    await pub2.createEndpoint(comp)
+    pub2.publish(fpm({ kvActiveBlocks: 7 }))
+    expect(sample(await comp.prometheusMetricsFmt(), 'dynamo_component_kvstats_active_blocks', `{dynamo_component="stats",dynamo_namespace="${ns}"}`)).toBe(7)
+    expect(pub2.workerId).not.toBe(pub.workerId)
+    await pub2.stop()
+    await pub.stop()
+  })
+
+  it('publishKvHitRate sends Dynamo JSON to namespace.<ns>.kv-hit-rate', async () => {
+    await publishKvHitRate(rt.namespace(ns), { workerId: '7587884888253033398', islBlocks: 12, overlapBlocks: 5 })
+    const subject = `namespace.${ns}.kv-hit-rate`
+    const msg = await until('the hit-rate event', 2000, () => raw.messages.find((m) => m.subject === subject))
+    expect(msg.payload).toBe('{"worker_id":7587884888253033398,"isl_blocks":12,"overlap_blocks":5}')
+  })
+})

@@ -1,0 +1,24 @@
+import type { NativeRuntime } from '../native'
+import type { Shared } from '../plane/state'
+import { Component, Namespace } from '../runtime/levels'
+
+/**
+ * What Method 1 needs of a hierarchy object: the native runtime and the names the NATS subjects
+ * are built from. Read from the objects' internal fields (one place, so a rename there is one
+ * fix here).
+ */
+export function componentParts(c: Component): { rt: NativeRuntime; namespace: string; component: string } {
+  if (!(c instanceof Component)) throw new TypeError('expected a Component (runtime.namespace(ns).component(name))')
+  const x = c as unknown as { shared: Shared; namespacePath: string }
+  return { rt: x.shared.rt, namespace: x.namespacePath, component: c.name }
+}
+
+export function namespaceParts(n: Namespace): { rt: NativeRuntime; namespace: string } {
+  if (!(n instanceof Namespace)) throw new TypeError('expected a Namespace (runtime.namespace(name))')
+  const x = n as unknown as { shared: Shared; path: string }
+  return { rt: x.shared.rt, namespace: x.path }
+}
+
+/** The binding's handles, named from the runtime's methods (no edit of the shared binding types). */
+export type NativeKvPublisher = Awaited<ReturnType<NativeRuntime['kvPublisherStart']>>
+export type NativeKvAggregator = ReturnType<NativeRuntime['kvAggregatorStart']>
