@@ -1,8 +1,9 @@
 // The generated napi-rs loader at the package root (index.js); never edited by hand.
 import type * as Binding from '../index'
+import { loadNative } from './native-loader'
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-export const native: typeof Binding = require('../../index.js')
+export const native: typeof Binding = loadNative(() => require('../../index.js'), () => require('../../package.json'))
 
 export type NativeRuntime = Binding.NativeRuntime
 export type FamilyInfo = Binding.FamilyInfo
