@@ -30,6 +30,8 @@ export class PendingSeries {
   private ni = 0
   private nb = 0
   private scheduled = false
+  /** Set by shutdown(): a new series is then registered at once, so Rust's RuntimeClosedError reaches its caller. */
+  closed = false
 
   constructor(private readonly handle: NativeRuntime['handle']) {}
 
@@ -53,6 +55,7 @@ export class PendingSeries {
     }
     this.ni = ni
     this.nb = nb
+    if (this.closed) return this.flush()
     if (!this.scheduled) {
       this.scheduled = true
       queueMicrotask(this.atTurnEnd)

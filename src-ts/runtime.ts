@@ -267,6 +267,7 @@ export class DistributedRuntime extends Level {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.shared.serving.values()].map((s) => s.stop?.()))
       await this.shared.rt.shutdown()
+      this.shared.store.pending.closed = true
       if (this.systemStatusServer !== null) this.shared.release()
     })()
     return this.closing
