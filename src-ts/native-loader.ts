@@ -12,7 +12,7 @@ interface PackageInfo {
 }
 
 /** Rust target triple -> napi-rs's platform suffix (`x86_64-unknown-linux-gnu` -> `linux-x64-gnu`). */
-function suffixOfTriple(triple: string): string {
+export function suffixOfTriple(triple: string): string {
   const [cpu, , os, abi] = triple.split('-')
   const arch = cpu === 'x86_64' ? 'x64' : cpu === 'aarch64' ? 'arm64' : cpu === 'i686' ? 'ia32' : cpu
   if (triple.includes('apple-darwin')) return `darwin-${arch}`
