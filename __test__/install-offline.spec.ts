@@ -8,7 +8,7 @@
 // already (`npm install` or `npm run build:native` made one; cargo then only checks it is fresh), or
 // in CI, or with DYNAMO_METRICS_INSTALL_TEST=1.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawn, spawnSync, type SpawnSyncOptions } from 'node:child_process'
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process'
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { delimiter, dirname, join } from 'node:path'
@@ -49,12 +49,23 @@ function userEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env
 }
 
-function run(cmd: string, args: string[], opts: SpawnSyncOptions): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts })
-  if (r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`)
-  }
-  return String(r.stdout)
+/**
+ * Runs a command to completion, asynchronously: a synchronous spawn would block the test worker for
+ * minutes (the release build, npm install), and vitest's worker RPC times out meanwhile.
+ */
+function run(cmd: string, args: string[], opts: SpawnOptions): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    let err = ''
+    child.stdout!.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr!.on('data', (c: Buffer) => (err += c.toString()))
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve(out)
+      else reject(new Error(`${cmd} ${args.join(' ')} failed (${code ?? signal}):\n${out}\n${err}`))
+    })
+  })
 }
 
 /** The README's quick start, literally (the ```js block after "## Quick start"). */
@@ -116,7 +127,7 @@ async function scrapeQuickStart(file: string): Promise<void> {
 }
 
 describe.skipIf(!enabled)('install without Rust, offline, from the packed packages', () => {
-  beforeAll(() => {
+  beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'dynamo-metrics-install-'))
     // A PATH with node and nothing of Rust's.
     const bin = join(tmp, 'bin')
@@ -129,8 +140,8 @@ describe.skipIf(!enabled)('install without Rust, offline, from the packed packag
 
     // 1. The release addon (cargo only checks it when it is fresh), as CI's build job makes it.
     const artifacts = join(tmp, 'artifacts')
-    run(napi, ['build', '--platform', '--release', '--manifest-path', 'crates/dynamo-metrics-node/Cargo.toml',
-      '-o', artifacts, '--no-js', '--dts', 'index.d.ts'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    await run(napi, ['build', '--platform', '--release', '--manifest-path', 'crates/dynamo-metrics-node/Cargo.toml',
+      '-o', artifacts, '--no-js', '--dts', 'index.d.ts'], { cwd: ROOT })
     rmSync(join(artifacts, 'index.d.ts'), { force: true }) // --dts is relative to -o
 
     // 2. What CI's publish job does, in a copy of the package: napi artifacts, then napi prepublish.
@@ -144,10 +155,10 @@ describe.skipIf(!enabled)('install without Rust, offline, from the packed packag
       for (const f of readdirSync(join(stage, 'npm', d))) if (f.endsWith('.node')) rmSync(join(stage, 'npm', d, f))
     }
     writeFileSync(join(stage, 'napi.local.json'), JSON.stringify({ ...pkg.napi, targets: [HOST_TRIPLE] }))
-    run(napi, ['artifacts', '-c', 'napi.local.json', '-d', artifacts, '--npm-dir', 'npm'], { cwd: stage })
+    await run(napi, ['artifacts', '-c', 'napi.local.json', '-d', artifacts, '--npm-dir', 'npm'], { cwd: stage })
     // The main package ships no binary of its own (napi artifacts also leaves a copy at the root).
     for (const f of readdirSync(stage)) if (f.endsWith('.node')) rmSync(join(stage, f))
-    run(napi, ['pre-publish', '-c', 'napi.local.json', '-t', 'npm', '--skip-optional-publish', '--no-gh-release'], { cwd: stage })
+    await run(napi, ['pre-publish', '-c', 'napi.local.json', '-t', 'npm', '--skip-optional-publish', '--no-gh-release'], { cwd: stage })
     const staged = JSON.parse(readFileSync(join(stage, 'package.json'), 'utf8'))
     expect(staged.optionalDependencies).toEqual({ [PLATFORM_PKG]: pkg.version })
 
@@ -155,14 +166,14 @@ describe.skipIf(!enabled)('install without Rust, offline, from the packed packag
     const tarballs = join(tmp, 'tarballs')
     mkdirSync(tarballs)
     for (const dir of [stage, join(stage, 'npm', SUFFIX)]) {
-      run(process.execPath, [npmCli, 'pack', '--ignore-scripts', '--pack-destination', tarballs], { cwd: dir, env: userEnv() })
+      await run(process.execPath, [npmCli, 'pack', '--ignore-scripts', '--pack-destination', tarballs], { cwd: dir, env: userEnv() })
     }
 
     // 4. An empty project, an empty cache, no registry: npm install --offline.
     app = join(tmp, 'app')
     mkdirSync(app)
     writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }))
-    run(process.execPath, [npmCli, 'install', '--offline', '--no-audit', '--no-fund', '--cache', join(tmp, 'empty-cache'),
+    await run(process.execPath, [npmCli, 'install', '--offline', '--no-audit', '--no-fund', '--cache', join(tmp, 'empty-cache'),
       '--registry', 'http://127.0.0.1:9/', join(tarballs, `${pkg.name}-${pkg.version}.tgz`),
       join(tarballs, `${PLATFORM_PKG}-${pkg.version}.tgz`)], { cwd: app, env: userEnv() })
   }, 900_000)

@@ -1,7 +1,7 @@
 // The public types compile in a consumer that has no @types/node (no Buffer, no AbortSignal from Node) and
 // checks library declarations (skipLibCheck: false), as ESM and as CJS; the consumer sees real types.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -39,7 +39,8 @@ export function codeOf(e: unknown): string {
 }
 `
 
-function compile(files: Record<string, string>): { status: number | null; out: string } {
+/** tsc over `files` (asynchronously: a synchronous spawn would block the test worker for its whole run). */
+function compile(files: Record<string, string>): Promise<{ status: number | null; out: string }> {
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text)
   writeFileSync(
     join(dir, 'tsconfig.json'),
@@ -51,8 +52,14 @@ function compile(files: Record<string, string>): { status: number | null; out: s
       files: Object.keys(files),
     }),
   )
-  const r = spawnSync(process.execPath, [tsc, '-p', dir, '--listFiles'], { encoding: 'utf8' })
-  return { status: r.status, out: r.stdout + r.stderr }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tsc, '-p', dir, '--listFiles'], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()))
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()))
+    child.on('error', reject)
+    child.on('close', (status) => resolve({ status, out }))
+  })
 }
 
 describe('public types without @types/node', () => {
@@ -66,8 +73,8 @@ describe('public types without @types/node', () => {
     if (dir) rmSync(dir, { recursive: true, force: true })
   })
 
-  it('compile as ESM and CJS with skipLibCheck: false', () => {
-    const r = compile({ 'app.mts': consumer, 'app.cts': consumer })
+  it('compile as ESM and CJS with skipLibCheck: false', async () => {
+    const r = await compile({ 'app.mts': consumer, 'app.cts': consumer })
     expect(r.out).not.toContain('error TS')
     expect(r.status).toBe(0)
     // The check covered the package's declarations, generated index.d.ts included, and no Node types.
@@ -76,8 +83,8 @@ describe('public types without @types/node', () => {
     expect(r.out).not.toContain('@types/node')
   }, 120_000)
 
-  it('still reject a wrong call (the types are real, not any)', () => {
-    const r = compile({ 'bad.mts': `${consumer}\nexport const bad = (g: import('dynamo-metrics').IntGauge) => g.set('5')\n` })
+  it('still reject a wrong call (the types are real, not any)', async () => {
+    const r = await compile({ 'bad.mts': `${consumer}\nexport const bad = (g: import('dynamo-metrics').IntGauge) => g.set('5')\n` })
     expect(r.status).not.toBe(0)
     expect(r.out).toMatch(/bad\.mts\(\d+,\d+\): error TS2345/)
   }, 120_000)
