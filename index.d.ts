@@ -2,6 +2,8 @@
 /* eslint-disable */
 /** Opaque native runtime handle (a Rust `Handle`), passed back to `reserveSlots` and `addSeriesBatch`. */
 type Handle = object
+/** Node's `Buffer` where the consumer has @types/node, a plain `Uint8Array` where it has not. */
+type Buffer = typeof globalThis extends { Buffer: { prototype: infer B } } ? B : Uint8Array
 
 export declare class ExternalObject<T> {
   readonly '': {

@@ -1,7 +1,9 @@
 // The generated napi-rs loader at the package root (index.js); never edited by hand.
 import type * as Binding from '../../index'
 
-export const native: typeof Binding = require('../../../index.js')
+import { loadNative } from '../native-loader'
+
+export const native: typeof Binding = loadNative(() => require('../../../index.js'), () => require('../../../package.json'))
 
 export type NativeRuntime = Binding.NativeRuntime
 export type FamilyInfo = Binding.FamilyInfo

@@ -1,4 +1,5 @@
 import type { ConstLabels } from '../metrics/constructors'
+import type { AbortSignalLike } from '../env-types'
 
 /** A JSON value: what requests and responses are. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue }
@@ -6,7 +7,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 /** What a handler gets besides the request. */
 export interface RequestContext {
   /** Fires when the caller goes away (breaks out of its iteration, or cancels over NATS). */
-  readonly signal: AbortSignal
+  readonly signal: AbortSignalLike
   /** The request's id (also sent over NATS as the `Dynamo-Request-Id` header). */
   readonly id: string
   /** The serving instance's id (lowercase hex). */

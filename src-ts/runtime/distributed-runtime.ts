@@ -94,6 +94,7 @@ export class DistributedRuntime extends Level {
     this.closing ??= (async () => {
       await Promise.allSettled([...this.shared.serving.values()].map((s) => s.stop?.()))
       await this.shared.rt.shutdown()
+      this.shared.store.registrar.closed = true
       releaseFrontendMetrics(this.shared)
       if (this.systemStatusServer !== null) this.shared.release()
     })()

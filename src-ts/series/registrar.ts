@@ -30,6 +30,8 @@ export class SeriesRegistrar {
   private intsUsed = 0
   private bytesUsed = 0
   private scheduled = false
+  /** Set by shutdown(): a new series is then registered at once, so Rust's RuntimeClosedError reaches its caller. */
+  closed = false
 
   constructor(private readonly handle: NativeRuntime['handle']) {}
 
@@ -60,6 +62,7 @@ export class SeriesRegistrar {
     }
     this.intsUsed = intAt
     this.bytesUsed = byteAt
+    if (this.closed) return this.flush()
     if (!this.scheduled) {
       this.scheduled = true
       queueMicrotask(this.atTurnEnd)
