@@ -83,7 +83,7 @@ export declare class NativeRuntime {
   /** Asks the worker serving `subject` to cancel `request_id`. */
   natsCancel(subject: string, requestId: string): Promise<void>
   /** The caller side of the NATS plane, answering through `on_reply`. */
-  natsCaller(onReply: ReplyFn): NatsCaller
+  natsCaller(onReply: (reply: NatsReply) => void): NatsCaller
   /** The handle for [`reserve_slots`] and [`add_series_batch`]. */
   get handle(): ExternalObject<Handle>
   get serverInfo(): ServerInfo | null

@@ -11,3 +11,5 @@ export type ScrapeRequest = Binding.ScrapeRequest
 export type NatsEvent = Binding.NatsEvent
 export type NatsServed = Binding.NatsServed
 export type NatsInstance = Binding.NatsInstance
+export type NatsCaller = Binding.NatsCaller
+export type NatsReply = Binding.NatsReply

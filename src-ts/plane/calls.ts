@@ -1,6 +1,5 @@
 import { call, fromCode } from '../errors'
-import type { NatsCaller, NatsReply } from '../../index'
-import type { NativeRuntime } from '../native'
+import type { NativeRuntime, NatsCaller, NatsReply } from '../native'
 
 interface Waiter {
   resolve(r: NatsReply): void
@@ -40,7 +39,7 @@ export class NatsCalls {
   }
 
   /** Sends a request; resolves with its first answer (and `key` for the rest). */
-  request(subject: string, id: string, payload: Buffer, idleMs: number, window: number): { key: number; reply: Promise<NatsReply> } {
+  request(subject: string, id: string, payload: Parameters<NatsCaller['request']>[3], idleMs: number, window: number): { key: number; reply: Promise<NatsReply> } {
     this.nextKey = (this.nextKey % 0xffff_fffe) + 1
     const key = this.nextKey
     const reply = this.wait(key)

@@ -408,7 +408,7 @@ impl NatsCaller {
 #[napi]
 impl NativeRuntime {
     /// The caller side of the NATS plane, answering through `on_reply`.
-    #[napi]
+    #[napi(ts_args_type = "onReply: (reply: NatsReply) => void")]
     pub fn nats_caller(&self, on_reply: ReplyFn) -> Result<NatsCaller> {
         Ok(NatsCaller {
             plane: plane(self)?,
