@@ -1,4 +1,4 @@
-import { native } from './native'
+import { native } from './binding/native'
 
 export { DistributedRuntime } from './runtime/distributed-runtime'
 export { Namespace, Component, Endpoint } from './runtime/levels'
@@ -64,6 +64,6 @@ export {
   HandlerError,
   EndpointError,
   ScrapeError,
-} from './errors'
+} from './binding/errors'
 /** Prometheus's default histogram buckets (defined once, in the Rust core). */
 export const DEFAULT_BUCKETS: readonly number[] = Object.freeze(native.defaultBuckets())

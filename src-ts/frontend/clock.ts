@@ -1,4 +1,4 @@
-import { native } from '../native'
+import { native } from '../binding/native'
 
 /** Default tick of the coarse clock: TTFT, ITL and durations are measured to about this. */
 export const CLOCK_TICK_US = 500

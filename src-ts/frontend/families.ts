@@ -1,6 +1,6 @@
-import { call } from '../errors'
+import { call } from '../binding/errors'
 import { type FamilyHandle, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, scalar } from '../metrics'
-import type { NativeRuntime } from '../native'
+import type { NativeRuntime } from '../binding/native'
 import type { SlabStore } from '../series/slab-store'
 
 /** Option keys of the log-bucketed histograms (the core's `frontend::HISTOGRAMS`). */

@@ -1,5 +1,5 @@
-import { call, ConfigError } from '../errors'
-import { native } from '../native'
+import { call, ConfigError } from '../binding/errors'
+import { native } from '../binding/native'
 import { acquireClock, CLOCK_TICK_US, releaseClock } from './clock'
 import type { Shared } from '../plane/state'
 import { createFamilies, type FrontendFamilies, type FrontendHistogramKey, MODEL_GAUGES, type ModelConfigKey } from './families'

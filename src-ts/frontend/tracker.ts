@@ -1,4 +1,4 @@
-import { InvalidLabelError } from '../errors'
+import { InvalidLabelError } from '../binding/errors'
 import { invalidValue } from '../metrics/values'
 import type { Histogram, IntCounter, IntGauge } from '../metrics'
 

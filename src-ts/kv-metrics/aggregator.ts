@@ -1,5 +1,5 @@
-import { call, callAsync } from '../errors'
-import { native } from '../native'
+import { call, callAsync } from '../binding/errors'
+import { native } from '../binding/native'
 import type { Component } from '../runtime/levels'
 import { componentParts, type NativeKvAggregator } from './internals'
 import type { AggregatedMetrics } from './types'

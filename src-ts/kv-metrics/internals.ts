@@ -1,4 +1,4 @@
-import type { NativeRuntime } from '../native'
+import type { NativeRuntime } from '../binding/native'
 import type { Shared } from '../plane/state'
 import { Component, Namespace } from '../runtime/levels'
 

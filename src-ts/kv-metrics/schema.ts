@@ -1,5 +1,5 @@
-import { InvalidValueError } from '../errors'
-import { native } from '../native'
+import { InvalidValueError } from '../binding/errors'
+import { native } from '../binding/native'
 
 /**
  * The `ForwardPassMetrics` validator, built from the field table the Rust core declares (names,

@@ -1,4 +1,4 @@
-import { call, InvalidBucketsError, InvalidLabelError } from '../errors'
+import { call, InvalidBucketsError, InvalidLabelError } from '../binding/errors'
 import {
   type Counter,
   CounterVec,
@@ -16,7 +16,7 @@ import {
   scalarHistogram,
   scalarIntCounter,
 } from '.'
-import type { NativeRuntime } from '../native'
+import type { NativeRuntime } from '../binding/native'
 import type { SlabStore } from '../series/slab-store'
 
 /** Const labels as an object, or as `[key, value]` pairs like Dynamo's Python API. */

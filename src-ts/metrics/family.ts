@@ -1,4 +1,4 @@
-import type { FamilyInfo, NativeRuntime } from '../native'
+import type { FamilyInfo, NativeRuntime } from '../binding/native'
 import type { SlabStore } from '../series/slab-store'
 
 /** What every metric object knows about its family. */

@@ -1,4 +1,4 @@
-import { InvalidValueError } from '../errors'
+import { InvalidValueError } from '../binding/errors'
 
 /**
  * The value rules of every metric method, and the errors that name the argument and the call

@@ -1,4 +1,4 @@
-import { call } from '../errors'
+import { call } from '../binding/errors'
 import { histogramCountAt, OFFSET_MASK, SLAB_SHIFT, sumOffset } from '../series/layout'
 import { LabelIndex, type Labels } from '../series/label-index'
 import { describe, type FamilyHandle, type MetricDescription } from './family'

@@ -1,5 +1,5 @@
-import { call, fromCode } from '../errors'
-import type { NativeRuntime, NatsCaller, NatsReply } from '../native'
+import { call, fromCode } from '../binding/errors'
+import type { NativeRuntime, NatsCaller, NatsReply } from '../binding/native'
 
 interface Waiter {
   resolve(r: NatsReply): void

@@ -1,4 +1,4 @@
-import { HandlerError, NatsError } from '../errors'
+import { HandlerError, NatsError } from '../binding/errors'
 import type { Responder } from './ingress'
 
 /** What a caller hears when the endpoint shuts down without grace during its request. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { callAsync, ConfigError, EndpointError } from '../errors'
-import type { NatsInstance } from '../native'
+import { callAsync, ConfigError, EndpointError } from '../binding/errors'
+import type { NatsInstance } from '../binding/native'
 import { NatsCalls } from './calls'
 import { Channel } from './channel'
 import { pathKey, type EndpointPath, type Shared } from './state'

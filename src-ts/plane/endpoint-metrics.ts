@@ -1,5 +1,5 @@
 import { type ConstLabels, pairs } from '../metrics/constructors'
-import { call } from '../errors'
+import { call } from '../binding/errors'
 import { ENDPOINT_METRICS, type EndpointMetric } from '../binding/contracts.generated'
 import {
   type Histogram,
@@ -11,7 +11,7 @@ import {
   scalarIntCounter,
   type FamilyHandle,
 } from '../metrics'
-import type { FamilyInfo, NativeRuntime } from '../native'
+import type { FamilyInfo, NativeRuntime } from '../binding/native'
 import type { SlabStore } from '../series/slab-store'
 
 export type ErrorType =

@@ -1,4 +1,4 @@
-import { messageOf } from '../errors'
+import { messageOf } from '../binding/errors'
 import { SHUTDOWN_MESSAGE } from './channel'
 import type { EndpointMetrics, ErrorType } from './endpoint-metrics'
 import type { EndpointHandler, JsonValue, RequestContext } from './types'

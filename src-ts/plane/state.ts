@@ -1,5 +1,5 @@
 import type { CallbackTable } from '../runtime/callbacks'
-import type { NativeRuntime } from '../native'
+import type { NativeRuntime } from '../binding/native'
 import type { SlabStore } from '../series/slab-store'
 import type { NatsCalls } from './calls'
 import type { Ingress } from './ingress'

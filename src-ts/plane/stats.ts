@@ -1,4 +1,4 @@
-import { native } from '../native'
+import { native } from '../binding/native'
 import type { IngressStats } from './ingress'
 import { type EndpointPath } from './state'
 import type { EndpointStats, JsonValue, ServiceStats } from './types'

@@ -1,6 +1,6 @@
 import { scrapeContext } from '../binding/scrape-context'
-import { messageOf } from '../errors'
-import type { NativeRuntime, ScrapeRequest } from '../native'
+import { messageOf } from '../binding/errors'
+import type { NativeRuntime, ScrapeRequest } from '../binding/native'
 
 /** A function run before every scrape of its level (or an ancestor's); may return a Promise. */
 export type MetricsCallback = () => void | Promise<void>

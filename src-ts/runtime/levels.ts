@@ -1,6 +1,6 @@
 import { scrapeContext } from '../binding/scrape-context'
 import type { MetricsCallback, MetricsCallbackOptions } from './callbacks'
-import { call, callAsync, ConfigError } from '../errors'
+import { call, callAsync, ConfigError } from '../binding/errors'
 import { Metrics } from '../metrics/constructors'
 import { Client } from '../plane/client'
 import { serveEndpoint } from '../plane/serve'

@@ -1,5 +1,5 @@
-import { call, InvalidLabelError } from '../errors'
-import type { NativeRuntime } from '../native'
+import { call, InvalidLabelError } from '../binding/errors'
+import type { NativeRuntime } from '../binding/native'
 import { type SeriesRegistrar, SlotReserve } from './registrar'
 import { makeResolver } from './resolver'
 import { Suffixes } from './suffixes'

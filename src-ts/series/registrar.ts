@@ -1,5 +1,5 @@
-import { call } from '../errors'
-import { native, type NativeRuntime } from '../native'
+import { call } from '../binding/errors'
+import { native, type NativeRuntime } from '../binding/native'
 
 /** Ints of one batch: per series its family, its slot and one UTF-8 length per label value. */
 export const BATCH_INTS = 4096

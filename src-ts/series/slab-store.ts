@@ -1,5 +1,5 @@
-import { call } from '../errors'
-import type { NativeRuntime } from '../native'
+import { call } from '../binding/errors'
+import type { NativeRuntime } from '../binding/native'
 import { laneView, OFFSET_MASK, SLAB_SHIFT, SLAB_SIZE } from './layout'
 import { SeriesRegistrar } from './registrar'
 
