@@ -1,4 +1,5 @@
-import { histogramCountAt, intLaneOffset, laneIndex, OFFSET_MASK, SLAB_SHIFT, sumOffset } from '../series/layout'
+import { intLaneOffset, sumOffset } from '../binding/layout'
+import { histogramCountAt, laneIndex, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
 import { DETACHED } from '../series/slab-store'
 import { describe, type FamilyHandle, type MetricDescription } from './family'
 import { AMOUNT, INCREMENT, INTEGER, invalidValue, NUMBER, OBSERVATION } from './values'

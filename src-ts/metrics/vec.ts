@@ -1,5 +1,6 @@
 import { call } from '../binding/errors'
-import { histogramCountAt, OFFSET_MASK, SLAB_SHIFT, sumOffset } from '../series/layout'
+import { sumOffset } from '../binding/layout'
+import { histogramCountAt, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
 import { LabelIndex, type Labels } from '../series/label-index'
 import { describe, type FamilyHandle, type MetricDescription } from './family'
 import { bucketOf, Counter, Gauge, Histogram, IntCounter, IntGauge, secondsSince } from './scalar'

@@ -1,9 +1,12 @@
 /**
  * Where a series' values sit in the slabs. The offsets inside a series come from Rust
- * (`series::layout`, handed over per family as `FamilyInfo.layout`); this file adds the slab
- * addressing that only JS uses.
+ * (`series::layout`, handed over per family as `FamilyInfo.layout`, read in `binding/layout.ts`);
+ * this file adds the slab addressing that only JS uses.
+ *
+ * No re-exports here: tsc compiles `export { x } from` to a getter on `exports`, which turns this
+ * module's exports object into a dictionary, and every `SLAB_SHIFT` / `OFFSET_MASK` read on the
+ * update path then becomes a generic property lookup instead of a constant.
  */
-export { intLaneOffset, sumOffset } from '../binding/layout'
 
 /** log2 of the slots per slab; a slot number is `slab << SLAB_SHIFT | offset`. */
 export const SLAB_SHIFT = 13
