@@ -124,6 +124,19 @@ export class Metrics {
     return { rt: this.rt, store: this.store, info, node: this.node }
   }
 
+  /** The family of a non-histogram Vec, with its `maxSeries` option. */
+  private vecFamily(
+    kind: Kind,
+    method: string,
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    constLabels: ConstLabels | undefined,
+    options: VecOptions | undefined,
+  ): FamilyHandle {
+    return this.family(kind, true, name, help, labelNames, constLabels, undefined, maxSeriesOf(method, options))
+  }
+
   createCounter(name: string, help: string, constLabels?: ConstLabels): Counter {
     return scalarCounter(this.family('counter', false, name, help, [], constLabels))
   }
@@ -152,8 +165,7 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): CounterVec<L> {
-    const maxSeries = maxSeriesOf('createCounterVec', options)
-    return new CounterVec(this.family('counter', true, name, help, labelNames, constLabels, undefined, maxSeries), labelNames)
+    return new CounterVec(this.vecFamily('counter', 'createCounterVec', name, help, labelNames, constLabels, options), labelNames)
   }
 
   createIntCounterVec<L extends string>(
@@ -163,8 +175,7 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): IntCounterVec<L> {
-    const maxSeries = maxSeriesOf('createIntCounterVec', options)
-    return new IntCounterVec(this.family('intcounter', true, name, help, labelNames, constLabels, undefined, maxSeries), labelNames)
+    return new IntCounterVec(this.vecFamily('intcounter', 'createIntCounterVec', name, help, labelNames, constLabels, options), labelNames)
   }
 
   createGaugeVec<L extends string>(
@@ -174,8 +185,7 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): GaugeVec<L> {
-    const maxSeries = maxSeriesOf('createGaugeVec', options)
-    return new GaugeVec(this.family('gauge', true, name, help, labelNames, constLabels, undefined, maxSeries), labelNames)
+    return new GaugeVec(this.vecFamily('gauge', 'createGaugeVec', name, help, labelNames, constLabels, options), labelNames)
   }
 
   createIntGaugeVec<L extends string>(
@@ -185,8 +195,7 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): IntGaugeVec<L> {
-    const maxSeries = maxSeriesOf('createIntGaugeVec', options)
-    return new IntGaugeVec(this.family('intgauge', true, name, help, labelNames, constLabels, undefined, maxSeries), labelNames)
+    return new IntGaugeVec(this.vecFamily('intgauge', 'createIntGaugeVec', name, help, labelNames, constLabels, options), labelNames)
   }
 
   createHistogramVec<L extends string>(
