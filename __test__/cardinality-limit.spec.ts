@@ -147,6 +147,20 @@ describe('series limit', () => {
     expect(folded(text, 'dynamo_component_room_total')).toBe(2)
   })
 
+  it('a set of markers written before the limit becomes the overflow series: still at most limit + 1 series', async () => {
+    const r = await runtime()
+    const v = r.metrics.createGaugeVec('marker_first', 'h', ['k'] as const, undefined, { maxSeries: 2 })
+    v.set(1, { k: '__overflow__' }) // not a fold: the marker itself
+    v.set(2, { k: 'a' })
+    v.add(5, { k: 'b' }) // folds into the marker series
+    v.set(3, { k: 'c' }) // the marker series no longer counts: room for one more
+    v.add(1, { k: 'd' }) // folds
+    const text = await r.prometheusMetricsFmt()
+    const n = 'dynamo_component_marker_first'
+    expect(seriesLines(text, n).sort()).toEqual([`${n}{k="__overflow__"} 7`, `${n}{k="a"} 2`, `${n}{k="c"} 3`].sort())
+    expect(folded(text, n)).toBe(2)
+  })
+
   it('rejects bad limits with a ConfigError naming the option', async () => {
     const r = await runtime()
     for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 32, '10', null, {}]) {

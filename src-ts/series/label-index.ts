@@ -165,7 +165,11 @@ export class LabelIndex<L extends string> {
     const guard = this.guard
     if (guard.overflowSlot < 0) {
       const marker = guard.marker as string[]
-      guard.overflowSlot = this.lookup(marker) ?? this.add(marker)
+      const written = this.lookup(marker)
+      // A set of markers written before the limit was reached becomes the overflow series, which
+      // is not counted among the live series.
+      if (written !== undefined) guard.live--
+      guard.overflowSlot = written ?? this.add(marker)
     }
     guard.folded()
     return guard.overflowSlot
