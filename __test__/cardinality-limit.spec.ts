@@ -131,6 +131,7 @@ describe('series limit', () => {
     const v = r.metrics.createCounterVec('room_total', 'h', ['k'] as const, undefined, { maxSeries: 1 })
     v.inc({ k: 'a' })
     v.inc({ k: 'b' }) // folds
+    expect(v.remove({ k: 'b' })).toBe(false) // no series of its own
     expect(v.remove({ k: 'a' })).toBe(true)
     v.inc({ k: 'b' }, 7) // room again
     let text = await r.prometheusMetricsFmt()
