@@ -1,6 +1,7 @@
 // The cardinality guard (README "Limits"): a per-family series limit; past it, new label sets
 // fold into one overflow series (every label value `__overflow__`) and each folded write adds 1
 // to dynamo_component_series_overflow_total{metric="<family>"}. Plus the label length maxima.
+import { spawnSync } from 'node:child_process'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -69,6 +70,23 @@ describe('series limit', () => {
     )
     expect(folded(text, name)).toBe(5)
     expect(text).toContain(`# TYPE ${OVERFLOW} counter`)
+  })
+
+  it('renders the overflow series and its counter as text promtool parses', async () => {
+    const r = await runtime()
+    const ep = r.namespace('ns').component('comp').endpoint('gen')
+    const c = ep.metrics.createCounterVec('parse_total', 'h', ['a'] as const, undefined, { maxSeries: 1 })
+    const h = ep.metrics.createHistogramVec('parse_seconds', 'h', ['a'] as const, { maxSeries: 1 })
+    for (const a of ['x', 'y', 'z']) {
+      c.inc({ a })
+      h.observe(0.1, { a })
+    }
+    const text = await r.prometheusMetricsFmt()
+    expect(text).toContain(`${OVERFLOW}{dynamo_component="comp",dynamo_endpoint="gen",dynamo_namespace="ns",metric="dynamo_component_parse_total"} 2`)
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
+    expect(check.error).toBeUndefined()
+    expect(check.stderr).not.toMatch(/error while linting|text format parsing error/)
+    expect([0, 3]).toContain(check.status)
   })
 
   it('folds histogram Vec observations into the overflow histogram; the counter sits at the family level', async () => {
