@@ -39,16 +39,16 @@ export interface HistogramOptions extends VecOptions {
 }
 
 /** `maxSeries` as the binding takes it; a non-number is refused here (Rust checks the range). */
-function maxSeriesOf(method: string, options: VecOptions | undefined): number | undefined {
+function maxSeriesOf(method: string, name: string, options: VecOptions | undefined): number | undefined {
   if (options === undefined || options === null) return undefined
   if (typeof options !== 'object') {
-    throw new ConfigError('ERR_DYNAMO_CONFIG', `${method}: options must be an object { maxSeries? }; got ${typeof options}`)
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `${method} '${name}': options must be an object { maxSeries? }; got ${typeof options}`)
   }
   const v: unknown = options.maxSeries
   if (v === undefined || typeof v === 'number') return v
   throw new ConfigError(
     'ERR_DYNAMO_CONFIG',
-    `${method}: invalid option maxSeries value ${typeof v === 'string' ? JSON.stringify(v) : typeof v}: expected an integer from 1 to 4294967295`,
+    `${method} '${name}': invalid option maxSeries value ${typeof v === 'string' ? JSON.stringify(v) : typeof v}: expected an integer from 1 to 4294967295`,
   )
 }
 
@@ -134,7 +134,7 @@ export class Metrics {
     constLabels: ConstLabels | undefined,
     options: VecOptions | undefined,
   ): FamilyHandle {
-    return this.family(kind, true, name, help, labelNames, constLabels, undefined, maxSeriesOf(method, options))
+    return this.family(kind, true, name, help, labelNames, constLabels, undefined, maxSeriesOf(method, name, options))
   }
 
   createCounter(name: string, help: string, constLabels?: ConstLabels): Counter {
@@ -205,7 +205,7 @@ export class Metrics {
     options?: HistogramOptions,
   ): HistogramVec<L> {
     const o = histogramOptions('createHistogramVec', options)
-    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets, maxSeriesOf('createHistogramVec', o))
+    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets, maxSeriesOf('createHistogramVec', name, o))
     return new HistogramVec(h, labelNames)
   }
 }

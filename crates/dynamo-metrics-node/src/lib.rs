@@ -441,7 +441,7 @@ impl NativeRuntime {
             .registry_mut()
             .and_then(|mut r| {
                 // Checked first: a bad limit registers nothing.
-                let limit = family_limit(max_series, r.max_series_per_family)?;
+                let limit = family_limit(&spec.name, max_series, r.max_series_per_family)?;
                 let created = match &prefix {
                     Some(p) => r.create_prefixed_family(p, &spec),
                     None => r.create_family(node, &spec),

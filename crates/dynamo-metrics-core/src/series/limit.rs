@@ -27,11 +27,14 @@ pub const OVERFLOW_METRIC_HELP: &str =
 /// The label of [`OVERFLOW_METRIC`] naming the family whose writes folded.
 pub const OVERFLOW_LABEL: &str = "metric";
 
-/// The limit of a new family: the metric's own `maxSeries` when given (an integer from 1 to
-/// 4294967295, else a `ConfigError`), else the runtime's.
-pub fn family_limit(option: Option<f64>, runtime_default: u32) -> Result<u32> {
+/// The limit of new family `metric` (its name as given): its own `maxSeries` when given (an
+/// integer from 1 to 4294967295, else a `ConfigError` naming the metric), else the runtime's.
+pub fn family_limit(metric: &str, option: Option<f64>, runtime_default: u32) -> Result<u32> {
     match option {
-        Some(v) => config::max_series(v, Source::Option("maxSeries")),
+        Some(v) => config::max_series(v, Source::Option("maxSeries")).map_err(|mut e| {
+            e.message = format!("metric '{metric}': {}", e.message);
+            e
+        }),
         None => Ok(runtime_default),
     }
 }
@@ -43,16 +46,17 @@ mod tests {
 
     #[test]
     fn a_metric_limit_wins_over_the_runtime_one() {
-        assert_eq!(family_limit(None, 10_000).unwrap(), 10_000);
-        assert_eq!(family_limit(Some(5.0), 10_000).unwrap(), 5);
-        assert_eq!(family_limit(Some(4294967295.0), 1).unwrap(), u32::MAX);
+        assert_eq!(family_limit("m", None, 10_000).unwrap(), 10_000);
+        assert_eq!(family_limit("m", Some(5.0), 10_000).unwrap(), 5);
+        assert_eq!(family_limit("m", Some(4294967295.0), 1).unwrap(), u32::MAX);
     }
 
     #[test]
     fn a_bad_metric_limit_is_a_config_error() {
         for bad in [0.0, -1.0, 1.5, f64::NAN, f64::INFINITY, 4294967296.0] {
-            let e = family_limit(Some(bad), 10_000).unwrap_err();
+            let e = family_limit("lat", Some(bad), 10_000).unwrap_err();
             assert_eq!(e.kind, ErrorKind::Config, "{bad}");
+            assert!(e.message.starts_with("metric 'lat': "), "{}", e.message);
             assert!(e.message.contains("option maxSeries"), "{}", e.message);
             assert!(e.message.contains("from 1 to 4294967295"), "{}", e.message);
         }
