@@ -25,7 +25,8 @@ describe('label index', () => {
   ])('agrees with a reference map under random add, remove and get (%s)', async (_, na, nb, nc) => {
     const rt = await DistributedRuntime.create({ systemEnabled: false })
     try {
-      const v = rt.metrics.createGaugeVec('model_check', 'h', ['a', 'b', 'c'] as const)
+      // Wide cases hold more than the default 10000 series.
+      const v = rt.metrics.createGaugeVec('model_check', 'h', ['a', 'b', 'c'] as const, undefined, { maxSeries: 100_000 })
       const ref = new Map<string, number>()
       // mulberry32: a 31-bit LCG's low bits cycle too fast to reach every value of a wide label.
       let seed = 7

@@ -87,13 +87,14 @@ describe('a callback that awaits its own scrape', () => {
 describe('a text longer than a JS string can be', () => {
   it('is a ScrapeError that points to /metrics', { timeout: 120_000 }, async () => {
     rt = await DistributedRuntime.create({ systemEnabled: false })
-    // One histogram series with 8000 buckets writes its 70 kB label on every bucket line:
-    // about 560 MB of text, past V8's limit, from little JS memory.
+    // One histogram series with 8000 buckets writes its 70 kB of const labels (35 values of
+    // 2000 bytes; a value may have 2048) on every bucket line: about 560 MB of text, past V8's
+    // limit, from little JS memory.
     const buckets = Array.from({ length: 8000 }, (_, i) => i + 1)
-    const label = 'x'.repeat(70_000)
-    const lineBytes = label.length + 50
+    const constLabels = Object.fromEntries(Array.from({ length: 35 }, (_, i) => [`k${i}`, 'x'.repeat(2000)]))
+    const lineBytes = 35 * 2008 + 50
     expect(lineBytes * buckets.length).toBeGreaterThan(constants.MAX_STRING_LENGTH)
-    rt.metrics.createHistogram('big', 'Big', { buckets, constLabels: { k: label } }).observe(1)
+    rt.metrics.createHistogram('big', 'Big', { buckets, constLabels }).observe(1)
     const e = await rejection(rt.prometheusMetricsFmt())
     expect(e).toBeInstanceOf(ScrapeError)
     expect((e as ScrapeError).code).toBe('ERR_DYNAMO_SCRAPE')

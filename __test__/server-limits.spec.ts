@@ -138,7 +138,7 @@ describe('writeTimeoutMs and maxConcurrentRenders', () => {
   it('drops a stalled reader after writeTimeoutMs, which frees its render', async () => {
     const { rt, url, port } = await serving({ writeTimeoutMs: 500, maxConcurrentRenders: 1, renderWaitMs: 100 })
     // A large target (~6 MB of text): far more than the socket buffers take from a stalled reader.
-    const g = rt.metrics.createGaugeVec('big', 'a large target', ['series'] as const)
+    const g = rt.metrics.createGaugeVec('big', 'a large target', ['series'] as const, undefined, { maxSeries: 100_000 })
     const pad = 'x'.repeat(80)
     for (let i = 0; i < 50_000; i++) g.set(i, { series: `${pad}${i}` })
     const full = await httpGet(`${url}/metrics`)
@@ -170,7 +170,7 @@ describe('writeTimeoutMs and maxConcurrentRenders', () => {
 
   it('200 stalled readers of a large target pin at most maxConcurrentRenders renders of memory', async () => {
     const { rt, url, port } = await serving({ writeTimeoutMs: 3000 })
-    const g = rt.metrics.createGaugeVec('big', 'a large target', ['series'] as const)
+    const g = rt.metrics.createGaugeVec('big', 'a large target', ['series'] as const, undefined, { maxSeries: 100_000 })
     const pad = 'x'.repeat(80)
     for (let i = 0; i < 50_000; i++) g.set(i, { series: `${pad}${i}` })
     expect((await httpGet(`${url}/metrics`)).status).toBe(200)

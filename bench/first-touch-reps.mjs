@@ -38,7 +38,8 @@ new PerformanceObserver((l) => {
 }).observe({ entryTypes: ['gc'] })
 
 const R = Array.from({ length: N }, (_, i) => `r${i}`)
-const rt = await d.DistributedRuntime.create({ systemEnabled: false })
+// The series limit raised past the 100k-series families.
+const rt = await d.DistributedRuntime.create({ systemEnabled: false, maxSeriesPerFamily: 2 ** 32 - 1 })
 const ep = rt.namespace('bench').component('c').endpoint('e')
 const warm = ep.metrics.createCounterVec('warm_total', 'c', ['route', 'status'])
 for (let i = 0; i < 10_000; i++) warm.inc({ route: R[i], status: '200' })

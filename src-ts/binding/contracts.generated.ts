@@ -35,3 +35,14 @@ export const ENDPOINT_METRICS = {
 
 /** The family name of an automatic endpoint metric. */
 export type EndpointMetric = keyof typeof ENDPOINT_METRICS
+
+/** The cardinality guard and the label length maxima (Rust: `series::limit`, `names`). */
+export const SERIES_LIMITS = {
+  defaultMaxSeries: 10000,
+  overflowMarker: '__overflow__',
+  overflowMetric: 'series_overflow_total',
+  overflowMetricHelp: 'Writes folded into the overflow series of a metric that reached its series limit',
+  overflowLabel: 'metric',
+  maxLabelNameBytes: 1024,
+  maxLabelValueBytes: 2048,
+} as const

@@ -1,4 +1,4 @@
-import { call, InvalidBucketsError, InvalidLabelError } from '../binding/errors'
+import { call, ConfigError, InvalidBucketsError, InvalidLabelError } from '../binding/errors'
 import {
   type Counter,
   CounterVec,
@@ -22,10 +22,34 @@ import type { SlabStore } from '../series/slab-store'
 /** Const labels as an object, or as `[key, value]` pairs like Dynamo's Python API. */
 export type ConstLabels = Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>
 
-export interface HistogramOptions {
+/** Options of the `create*Vec` constructors. */
+export interface VecOptions {
+  /**
+   * Series this metric may hold before new label sets fold into its one overflow series (label
+   * values `__overflow__`); an integer from 1 to 4294967295. Default: the runtime's
+   * `maxSeriesPerFamily` (10000). See README "Limits".
+   */
+  maxSeries?: number
+}
+
+export interface HistogramOptions extends VecOptions {
   /** Bucket upper bounds, strictly increasing and finite (a trailing `+Inf` is implicit). Default: Prometheus's `[0.005 ... 10]`. */
   buckets?: readonly number[]
   constLabels?: ConstLabels
+}
+
+/** `maxSeries` as the binding takes it; a non-number is refused here (Rust checks the range). */
+function maxSeriesOf(method: string, name: string, options: VecOptions | undefined): number | undefined {
+  if (options === undefined || options === null) return undefined
+  if (typeof options !== 'object') {
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `${method} '${name}': options must be an object { maxSeries? }; got ${typeof options}`)
+  }
+  const v: unknown = options.maxSeries
+  if (v === undefined || typeof v === 'number') return v
+  throw new ConfigError(
+    'ERR_DYNAMO_CONFIG',
+    `${method} '${name}': invalid option maxSeries value ${typeof v === 'string' ? JSON.stringify(v) : typeof v}: expected an integer from 1 to 4294967295`,
+  )
 }
 
 type Kind = 'counter' | 'intcounter' | 'gauge' | 'intgauge' | 'histogram'
@@ -57,7 +81,7 @@ function histogramOptions(method: string, options: unknown): HistogramOptions | 
       'ERR_DYNAMO_INVALID_BUCKETS',
       Array.isArray(options)
         ? `${method}: buckets go in the options object: ${method}(..., { buckets: [${options.join(', ')}] })`
-        : `${method}: options must be an object { buckets?, constLabels? }; got ${typeof options}`,
+        : `${method}: options must be an object { buckets?, constLabels?, maxSeries? }; got ${typeof options}`,
     )
   }
   return options as HistogramOptions
@@ -83,6 +107,7 @@ export class Metrics {
     labelNames: readonly string[],
     constLabels: ConstLabels | undefined,
     buckets?: readonly number[],
+    maxSeries?: number,
   ): FamilyHandle {
     const info = call(() =>
       this.rt.createFamily(this.node, {
@@ -93,9 +118,23 @@ export class Metrics {
         labelNames: [...labelNames],
         constLabels: pairs(constLabels),
         buckets: buckets === undefined ? undefined : [...buckets],
+        maxSeries,
       }),
     )
-    return { rt: this.rt, store: this.store, info }
+    return { rt: this.rt, store: this.store, info, node: this.node }
+  }
+
+  /** The family of a non-histogram Vec, with its `maxSeries` option. */
+  private vecFamily(
+    kind: Kind,
+    method: string,
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    constLabels: ConstLabels | undefined,
+    options: VecOptions | undefined,
+  ): FamilyHandle {
+    return this.family(kind, true, name, help, labelNames, constLabels, undefined, maxSeriesOf(method, name, options))
   }
 
   createCounter(name: string, help: string, constLabels?: ConstLabels): Counter {
@@ -119,20 +158,44 @@ export class Metrics {
     return scalarHistogram(this.family('histogram', false, name, help, [], o?.constLabels, o?.buckets))
   }
 
-  createCounterVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): CounterVec<L> {
-    return new CounterVec(this.family('counter', true, name, help, labelNames, constLabels), labelNames)
+  createCounterVec<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    constLabels?: ConstLabels,
+    options?: VecOptions,
+  ): CounterVec<L> {
+    return new CounterVec(this.vecFamily('counter', 'createCounterVec', name, help, labelNames, constLabels, options), labelNames)
   }
 
-  createIntCounterVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): IntCounterVec<L> {
-    return new IntCounterVec(this.family('intcounter', true, name, help, labelNames, constLabels), labelNames)
+  createIntCounterVec<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    constLabels?: ConstLabels,
+    options?: VecOptions,
+  ): IntCounterVec<L> {
+    return new IntCounterVec(this.vecFamily('intcounter', 'createIntCounterVec', name, help, labelNames, constLabels, options), labelNames)
   }
 
-  createGaugeVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): GaugeVec<L> {
-    return new GaugeVec(this.family('gauge', true, name, help, labelNames, constLabels), labelNames)
+  createGaugeVec<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    constLabels?: ConstLabels,
+    options?: VecOptions,
+  ): GaugeVec<L> {
+    return new GaugeVec(this.vecFamily('gauge', 'createGaugeVec', name, help, labelNames, constLabels, options), labelNames)
   }
 
-  createIntGaugeVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): IntGaugeVec<L> {
-    return new IntGaugeVec(this.family('intgauge', true, name, help, labelNames, constLabels), labelNames)
+  createIntGaugeVec<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    constLabels?: ConstLabels,
+    options?: VecOptions,
+  ): IntGaugeVec<L> {
+    return new IntGaugeVec(this.vecFamily('intgauge', 'createIntGaugeVec', name, help, labelNames, constLabels, options), labelNames)
   }
 
   createHistogramVec<L extends string>(
@@ -142,7 +205,7 @@ export class Metrics {
     options?: HistogramOptions,
   ): HistogramVec<L> {
     const o = histogramOptions('createHistogramVec', options)
-    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets)
+    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets, maxSeriesOf('createHistogramVec', name, o))
     return new HistogramVec(h, labelNames)
   }
 }

@@ -14,6 +14,8 @@ export interface FamilyHandle {
   readonly rt: NativeRuntime
   readonly store: SlabStore
   readonly info: FamilyInfo
+  /** The hierarchy level holding it (the root when absent). */
+  readonly node?: number
 }
 
 /** @internal */

@@ -1,8 +1,10 @@
 import { call } from '../binding/errors'
 import { sumOffset } from '../binding/layout'
 import { histogramCountAt, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
+import { CardinalityGuard, countWrites } from '../series/cardinality'
 import { LabelIndex, type Labels } from '../series/label-index'
 import { describe, type FamilyHandle, type MetricDescription } from './family'
+import { foldCounter } from './overflow'
 import { bucketOf, Counter, Gauge, Histogram, IntCounter, IntGauge, secondsSince } from './scalar'
 import { AMOUNT, INCREMENT, INTEGER, invalidValue, NUMBER } from './values'
 
@@ -26,9 +28,19 @@ abstract class VecBase<L extends string, C extends { detach(): void }> implement
     this.labelNames = Object.freeze([...labelNames])
     this.slabs = family.store.slabs
     const { info, store, rt } = family
-    this.index = new LabelIndex(rt, info.id, info.name, labelNames, info.width, store.registrar, (slot, width) => {
-      store.prepare(slot, width)
-    })
+    const guard = new CardinalityGuard(info.name, labelNames, info.maxSeries, foldCounter(family))
+    this.index = new LabelIndex(
+      rt,
+      info.id,
+      info.name,
+      labelNames,
+      info.width,
+      store.registrar,
+      (slot, width) => {
+        store.prepare(slot, width)
+      },
+      guard,
+    )
   }
 
   /** @internal */
@@ -49,16 +61,19 @@ abstract class VecBase<L extends string, C extends { detach(): void }> implement
 
   /** The value at slot `at` of the series of `labels` (created if it does not exist yet). */
   protected read(labels: Labels<L>, at: number): number {
-    const slot = this.index.resolve(labels)
+    const slot = this.index.resolveQuiet(labels)
     return this.slabs[slot >>> SLAB_SHIFT][(slot & OFFSET_MASK) + at] ?? 0
   }
 
   /** The series of `labels` as an object with the scalar methods; no lookup on later calls. */
   labels(labels: Labels<L>): C {
-    const slot = this.index.resolve(labels)
+    const slot = this.index.resolveQuiet(labels)
     let c = this.children.get(slot)
     if (c === undefined) {
       c = this.child(this.slabs[slot >>> SLAB_SHIFT], slot & OFFSET_MASK)
+      // A child of the overflow series counts each of its writes as folded.
+      const guard = this.index.guard
+      if (slot === guard.overflowSlot) countWrites(c, () => guard.folded())
       this.children.set(slot, c)
     }
     return c
@@ -207,7 +222,7 @@ export class HistogramVec<L extends string> extends VecBase<L, Histogram> {
     }
   }
   getCount(labels: Labels<L>): number {
-    const slot = this.index.resolve(labels)
+    const slot = this.index.resolveQuiet(labels)
     return histogramCountAt(this.slabs[slot >>> SLAB_SHIFT], slot & OFFSET_MASK, this.bounds.length)
   }
   getSum(labels: Labels<L>): number {

@@ -40,7 +40,7 @@ export class EndpointMetrics {
     const h = (family: EndpointMetric): FamilyHandle => {
       const info = infos.get(ENDPOINT_METRICS[family])
       if (info === undefined) throw new TypeError(`the core created no endpoint metric '${family}'`)
-      return { rt, store, info }
+      return { rt, store, info, node }
     }
     this.requests = scalarIntCounter(h('requests_total'))
     this.duration = scalarHistogram(h('request_duration_seconds'))

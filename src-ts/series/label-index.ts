@@ -1,5 +1,6 @@
 import { call, InvalidLabelError } from '../binding/errors'
 import type { NativeRuntime } from '../binding/native'
+import type { CardinalityGuard } from './cardinality'
 import { type SeriesRegistrar, SlotReserve } from './registrar'
 import { makeResolver } from './resolver'
 import { Suffixes } from './suffixes'
@@ -66,6 +67,8 @@ export class LabelIndex<L extends string> {
     private readonly width: number,
     private readonly registrar: SeriesRegistrar,
     private readonly prepare: (slot: number, width: number) => void,
+    /** The series limit: asked only on the slow path, when a series would be created. */
+    readonly guard: CardinalityGuard,
   ) {
     this.slots = new SlotReserve(registrar, family)
     this.tails = names.map((_, i) => new Suffixes(names.length - i + 1))
@@ -135,9 +138,46 @@ export class LabelIndex<L extends string> {
     }
   }
 
+  /** Resolves without counting a folded write: for reads and `labels()`. */
+  resolveQuiet(l: Labels<L>): number {
+    this.guard.quiet = true
+    try {
+      return this.resolve(l)
+    } finally {
+      this.guard.quiet = false
+    }
+  }
+
+  /** Creates the series of exact `values` (see {@link create}). */
+  private add(values: string[]): number {
+    const slot = this.slots.next()
+    this.registrar.add(this.family, slot, values)
+    this.insert(values, slot)
+    this.prepare(slot, this.width)
+    return slot
+  }
+
+  /**
+   * A new label set past the limit: its writes go to the overflow series (created at the first
+   * fold), and the set is not cached, so the index stays bounded and every write with it counts.
+   */
+  private fold(): number {
+    const guard = this.guard
+    if (guard.overflowSlot < 0) {
+      const marker = guard.marker as string[]
+      const written = this.lookup(marker)
+      // A set of markers written before the limit was reached becomes the overflow series, which
+      // is not counted among the live series.
+      if (written !== undefined) guard.live--
+      guard.overflowSlot = written ?? this.add(marker)
+    }
+    guard.folded()
+    return guard.overflowSlot
+  }
+
   /**
    * Slow path: normalise, look up again unless the resolver already missed with these values
-   * (`looked`), else let Rust validate and create the series.
+   * (`looked`), fold past the series limit, else let Rust validate and create the series.
    */
   private create(l: Labels<L>, looked: unknown[] | null): number {
     const values = (looked !== null && this.seen(l, looked)) || this.ordered(l)
@@ -148,18 +188,22 @@ export class LabelIndex<L extends string> {
       const hit = this.lookup(values)
       if (hit !== undefined) return hit
     }
-    let slot: number
+    if (values !== null) {
+      this.guard.checkLengths(values)
+      if (this.guard.full()) return this.fold()
+    }
     if (values !== null && this.registrar.fits(values)) {
       // Exact object: Rust has nothing to validate, so the series takes a reserved slot now and
       // is registered with the others of this turn in one call.
-      slot = this.slots.next()
-      this.registrar.add(this.family, slot, values)
-    } else {
-      // Anything else: Rust sees every key and value and throws the precise error.
-      const keys = Object.keys(l)
-      const raw = keys.map((k) => text((l as Record<string, unknown>)[k]))
-      slot = call(() => this.rt.createSeries(this.family, keys, raw))
+      const added = this.add(values)
+      this.guard.live++
+      return added
     }
+    // Anything else: Rust sees every key and value and throws the precise error.
+    const keys = Object.keys(l)
+    const raw = keys.map((k) => text((l as Record<string, unknown>)[k]))
+    const slot = call(() => this.rt.createSeries(this.family, keys, raw))
+    this.guard.live++
     // Rust accepted the set, so `values` is exact now.
     this.insert(values ?? this.names.map((n) => text(l[n]) as string), slot)
     this.prepare(slot, this.width)
@@ -191,6 +235,7 @@ export class LabelIndex<L extends string> {
       }
       level = child
     }
+    this.guard.removed(slot)
     for (let i = path.length - 1; i >= 0; i--) {
       path[i].delete(values[i])
       if (path[i].size > 0 || i === 0) break
@@ -202,5 +247,6 @@ export class LabelIndex<L extends string> {
     this.registrar.flush()
     this.root.clear()
     for (const t of this.tails) t.clear()
+    this.guard.cleared()
   }
 }

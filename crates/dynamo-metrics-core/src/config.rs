@@ -39,6 +39,9 @@ pub const ENV_MAX_CONNECTIONS: &str = "DYN_SYSTEM_MAX_CONNECTIONS";
 pub const ENV_MAX_CONCURRENT_RENDERS: &str = "DYN_SYSTEM_MAX_CONCURRENT_RENDERS";
 /// [`crate::server::ServerLimits::render_wait`], in ms.
 pub const ENV_RENDER_WAIT_MS: &str = "DYN_SYSTEM_RENDER_WAIT_MS";
+/// Series per metric family before new label sets fold into its overflow series
+/// (see [`crate::series::limit`]).
+pub const ENV_MAX_SERIES_PER_FAMILY: &str = "DYN_METRICS_MAX_SERIES_PER_FAMILY";
 /// Dynamo's variable for the NATS server of the request plane.
 pub const ENV_NATS_SERVER: &str = "NATS_SERVER";
 
@@ -90,6 +93,8 @@ pub struct ConfigOverrides {
     pub render_wait_ms: Option<f64>,
     /// `natsServer`: URL of the NATS server for the request plane; wins over `NATS_SERVER`.
     pub nats_server: Option<String>,
+    /// `maxSeriesPerFamily`; wins over [`ENV_MAX_SERIES_PER_FAMILY`].
+    pub max_series_per_family: Option<f64>,
 }
 
 /// The resolved configuration of a runtime.
@@ -115,6 +120,8 @@ pub struct SystemConfig {
     pub nats_server: Option<String>,
     /// The status server's timeouts and caps.
     pub limits: crate::server::ServerLimits,
+    /// Series per family unless the metric sets its own (the cardinality guard).
+    pub max_series_per_family: u32,
 }
 
 impl Default for SystemConfig {
@@ -131,6 +138,7 @@ impl Default for SystemConfig {
             scrape_timeout: Duration::from_millis(DEFAULT_SCRAPE_TIMEOUT_MS.into()),
             nats_server: None,
             limits: crate::server::ServerLimits::default(),
+            max_series_per_family: crate::series::limit::DEFAULT_MAX_SERIES,
         }
     }
 }
@@ -299,6 +307,15 @@ fn parse_path(value: &str, src: Source) -> crate::Result<String> {
         ));
     }
     Ok(value.to_string())
+}
+
+/// The per-family series limit, from `maxSeriesPerFamily`, its variable or a metric's `maxSeries`.
+pub fn max_series(v: f64, src: Source) -> crate::Result<u32> {
+    count(v, 1, src).map(|n| n as u32)
+}
+
+fn max_series_env(value: &str, src: Source) -> crate::Result<u32> {
+    count_env(value, 1, src).map(|n| n as u32)
 }
 
 /// A server limit: a whole number from `min` to 4294967295, checked as the JS number given.
@@ -501,8 +518,18 @@ impl SystemConfig {
                 DEFAULT_RENDER_WAIT_MS,
             )?),
         };
+        let max_series_per_family = setting(
+            o.max_series_per_family,
+            "maxSeriesPerFamily",
+            var(ENV_MAX_SERIES_PER_FAMILY),
+            ENV_MAX_SERIES_PER_FAMILY,
+            max_series,
+            max_series_env,
+            || crate::series::limit::DEFAULT_MAX_SERIES,
+        )?;
         Ok(SystemConfig {
             limits,
+            max_series_per_family,
             enabled,
             host,
             port,

@@ -15,6 +15,25 @@ pub const DEFAULT_BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// The longest label name accepted, in bytes (label names are ASCII). Grafana Mimir and Cortex
+/// refuse longer ones by default; Prometheus and client_golang set no maximum.
+pub const MAX_LABEL_NAME_BYTES: usize = 1024;
+
+/// The longest label value accepted, in UTF-8 bytes: Grafana Mimir's and Cortex's default, so
+/// every series we export can be remote-written there unchanged.
+pub const MAX_LABEL_VALUE_BYTES: usize = 2048;
+
+/// At most this many characters of an over-long input are quoted in an error message.
+const QUOTED_CHARS: usize = 40;
+
+/// The start of `s` for a message, with its full length when it is cut.
+fn quoted(s: &str) -> String {
+    match s.char_indices().nth(QUOTED_CHARS) {
+        Some((end, _)) => format!("{}... ({} bytes)", &s[..end], s.len()),
+        None => s.to_string(),
+    }
+}
+
 const NAME_RULE: &str = "names may use [a-zA-Z0-9_:] and must not be only underscores";
 const LABEL_RULE: &str = "names may use [a-zA-Z0-9_] and must not be only underscores";
 
@@ -118,6 +137,15 @@ pub fn hierarchy_label_value(level: &str, raw: &str) -> Result<String> {
 /// Checks a user-supplied label name as given; unlike hierarchy names it is never rewritten,
 /// since silently renaming a user's label would be surprising.
 pub fn validate_label_name(name: &str, context: &str) -> Result<()> {
+    if name.len() > MAX_LABEL_NAME_BYTES {
+        return Err(MetricsError::new(
+            ErrorKind::InvalidLabel,
+            format!(
+                "{context} name '{}' is invalid: label names may be at most {MAX_LABEL_NAME_BYTES} bytes long",
+                quoted(name)
+            ),
+        ));
+    }
     let mut bytes = name.bytes();
     let valid = matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -133,6 +161,21 @@ pub fn validate_label_name(name: &str, context: &str) -> Result<()> {
         return Err(MetricsError::new(
             ErrorKind::InvalidLabel,
             format!("{context} name '{name}' is invalid: names starting with '__' are reserved by Prometheus"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the length of a label value (a const label's or a series'); `label` is its name.
+pub fn validate_label_value(metric: &str, label: &str, value: &str) -> Result<()> {
+    if value.len() > MAX_LABEL_VALUE_BYTES {
+        return Err(MetricsError::new(
+            ErrorKind::InvalidLabel,
+            format!(
+                "value of label '{label}' of metric '{metric}' is {} bytes long: label values may be at most {MAX_LABEL_VALUE_BYTES} bytes of UTF-8 (got '{}')",
+                value.len(),
+                quoted(value)
+            ),
         ));
     }
     Ok(())
@@ -429,6 +472,33 @@ mod tests {
                 ],
             );
         }
+    }
+
+    #[test]
+    fn label_lengths() {
+        let longest = "a".repeat(MAX_LABEL_NAME_BYTES);
+        validate_label_name(&longest, "variable label").unwrap();
+        let e = validate_label_name(&format!("{longest}a"), "variable label").unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidLabel);
+        assert!(e.message.contains("at most 1024 bytes"), "{}", e.message);
+        assert!(e.message.contains("(1025 bytes)"), "{}", e.message);
+        // A megabyte name is named by its start, not quoted whole.
+        let huge = validate_label_name(&"b".repeat(1 << 20), "const label").unwrap_err();
+        assert!(huge.message.len() < 200, "{}", huge.message.len());
+
+        validate_label_value("m", "model", &"v".repeat(MAX_LABEL_VALUE_BYTES)).unwrap();
+        // Counted in UTF-8 bytes: 683 three-byte chars are 2049 bytes.
+        assert_err(
+            validate_label_value("m", "model", &"✓".repeat(683)),
+            ErrorKind::InvalidLabel,
+            &[
+                "label 'model'",
+                "metric 'm'",
+                "2049 bytes",
+                "at most 2048 bytes",
+            ],
+        );
+        validate_label_value("m", "model", &"✓".repeat(682)).unwrap();
     }
 
     #[test]

@@ -68,6 +68,7 @@ impl Runtime {
     /// A runtime without server, NATS or callbacks (see [`Runtime::start`]).
     pub fn new(config: SystemConfig, limits: JsLimits) -> Result<Arc<Runtime>> {
         let mut registry = Registry::new(limits.slab_size);
+        registry.max_series_per_family = config.max_series_per_family;
         let uptime = native_metric(&mut registry, MetricKind::Gauge, UPTIME_NAME, UPTIME_HELP)?;
         let callback_errors = native_metric(
             &mut registry,

@@ -315,3 +315,32 @@ fn numeric_options_are_checked_as_the_numbers_given() {
     assert_eq!(c.port, 65535);
     assert_eq!(c.scrape_timeout, Duration::from_millis(4_294_967_295));
 }
+
+#[test]
+fn max_series_per_family_default_env_and_option() {
+    assert_eq!(env(&[]).unwrap().max_series_per_family, 10_000);
+    let var = "DYN_METRICS_MAX_SERIES_PER_FAMILY";
+    assert_eq!(env(&[(var, "50")]).unwrap().max_series_per_family, 50);
+    let option = ConfigOverrides {
+        max_series_per_family: Some(7.0),
+        ..Default::default()
+    };
+    assert_eq!(
+        resolve_with(&[(var, "50")], &option)
+            .unwrap()
+            .max_series_per_family,
+        7
+    );
+    for bad in ["0", "-1", "1.5", "ten", "4294967296"] {
+        let m = config_err(env(&[(var, bad)]));
+        assert!(m.contains(var) && m.contains(bad), "{m}");
+    }
+    for bad in [0.0, 2.5, f64::NAN, -3.0] {
+        let o = ConfigOverrides {
+            max_series_per_family: Some(bad),
+            ..Default::default()
+        };
+        let m = config_err(resolve_with(&[], &o));
+        assert!(m.contains("option maxSeriesPerFamily"), "{m}");
+    }
+}

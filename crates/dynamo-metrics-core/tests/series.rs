@@ -122,7 +122,7 @@ fn long_and_escaped_label_values_render_whole() {
         .unwrap()
         .family;
     let long = "x".repeat(300);
-    let big = "y".repeat(70_000); // longer than an arena chunk
+    let big = "y".repeat(2048); // the longest value
     let s1 = r.create_series_ordered(f, &[&long, "q\"u\\o"]).unwrap();
     let s2 = r.create_series_ordered(f, &["n\nl", &big]).unwrap();
     let mut values = vec![0.0; 64];
@@ -137,6 +137,39 @@ fn long_and_escaped_label_values_render_whole() {
     assert!(text.contains(&format!(
         "dynamo_component_g{{a=\"n\\nl\",b=\"{big}\"}} 2\n"
     )));
+
+    // A record longer than an arena chunk: 40 values of the longest length each.
+    let names: Vec<String> = (0..40).map(|i| format!("l{i:02}")).collect();
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let wide = r
+        .create_family(ROOT, &spec(MetricKind::Gauge, "wide", &name_refs))
+        .unwrap()
+        .family;
+    let longest = "z".repeat(dynamo_metrics_core::names::MAX_LABEL_VALUE_BYTES);
+    let s3 = r
+        .create_series_ordered(wide, &vec![longest.as_str(); 40])
+        .unwrap();
+    let mut values = vec![0.0; 64];
+    values[s3 as usize] = 3.0;
+    let mut out = Vec::new();
+    text::encode(&r, ROOT, &values, &mut out);
+    let text = String::from_utf8(out).unwrap();
+    let pairs: Vec<String> = names.iter().map(|n| format!("{n}=\"{longest}\"")).collect();
+    assert!(text.contains(&format!("dynamo_component_wide{{{}}} 3\n", pairs.join(","))));
+}
+
+#[test]
+fn a_label_value_over_the_maximum_is_refused_on_both_creation_paths() {
+    let mut r = Registry::new(64);
+    let f = r
+        .create_family(ROOT, &spec(MetricKind::Gauge, "g", &["a"]))
+        .unwrap()
+        .family;
+    let over = "o".repeat(dynamo_metrics_core::names::MAX_LABEL_VALUE_BYTES + 1);
+    let e = r.create_series_ordered(f, &[&over]).unwrap_err();
+    assert!(e.message.contains("label 'a'"), "{}", e.message);
+    let slot = r.reserve_slots(f, 1).unwrap()[0];
+    assert!(r.add_series_at(f, slot, &[&over]).is_err());
 }
 
 #[test]

@@ -10,6 +10,7 @@ use dynamo_metrics_core::hierarchy::Level;
 use dynamo_metrics_core::runtime::{JsLimits, Runtime};
 use dynamo_metrics_core::scrape::{CallbackInvoker, HookRun, InvokeFuture, Rendered, ScrapeCall};
 use dynamo_metrics_core::series::layout::SlotLayout as CoreLayout;
+use dynamo_metrics_core::series::limit::family_limit;
 use dynamo_metrics_core::series::{Created, FamilySpec, MetricKind};
 use dynamo_metrics_core::MetricsError;
 use napi::bindgen_prelude::{
@@ -89,6 +90,8 @@ pub struct RuntimeOptions {
     pub render_wait_ms: Option<f64>,
     /// NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process.
     pub nats_server: Option<String>,
+    /// Series per metric family before new label sets fold into its overflow series (a metric's `maxSeries` wins); wins over `DYN_METRICS_MAX_SERIES_PER_FAMILY` (default 10000).
+    pub max_series_per_family: Option<f64>,
     /// @internal f64 slots per slab (the JS side allocates slabs of this size).
     pub slab_size: u32,
     /// @internal The longest string the JS engine can create, in UTF-16 units.
@@ -114,6 +117,7 @@ impl RuntimeOptions {
             max_concurrent_renders,
             render_wait_ms,
             nats_server,
+            max_series_per_family,
             slab_size,
             max_string_length,
         } = self;
@@ -133,6 +137,7 @@ impl RuntimeOptions {
             max_concurrent_renders,
             render_wait_ms,
             nats_server,
+            max_series_per_family,
         };
         let limits = JsLimits {
             slab_size,
@@ -220,11 +225,13 @@ pub struct FamilyOptions {
     pub buckets: Option<Vec<f64>>,
     /// Names the family `<prefix>_<name>` at the root, without hierarchy labels (the frontend's).
     pub prefix: Option<String>,
+    /// The metric's own series limit; the runtime's when absent.
+    pub max_series: Option<f64>,
 }
 
 impl FamilyOptions {
     /// The core's spec, and the prefix of a family outside the hierarchy.
-    fn into_core(self) -> dynamo_metrics_core::Result<(FamilySpec, Option<String>)> {
+    fn into_core(self) -> dynamo_metrics_core::Result<(FamilySpec, Option<String>, Option<f64>)> {
         let spec = FamilySpec {
             kind: MetricKind::parse(&self.kind)?,
             vec: self.vec,
@@ -234,7 +241,7 @@ impl FamilyOptions {
             const_labels: pairs(self.const_labels),
             buckets: self.buckets,
         };
-        Ok((spec, self.prefix))
+        Ok((spec, self.prefix, self.max_series))
     }
 }
 
@@ -275,6 +282,8 @@ pub struct FamilyInfo {
     pub buckets: Vec<f64>,
     /// [key, value] pairs, auto labels included, sorted by key.
     pub const_labels: Vec<Vec<String>>,
+    /// Series the family may hold before new label sets fold into its overflow series.
+    pub max_series: u32,
 }
 
 impl From<Created> for FamilyInfo {
@@ -292,6 +301,7 @@ impl From<Created> for FamilyInfo {
                 .into_iter()
                 .map(|(k, v)| vec![k, v])
                 .collect(),
+            max_series: c.max_series,
         }
     }
 }
@@ -426,12 +436,20 @@ impl NativeRuntime {
 
     #[napi]
     pub fn create_family(&self, node: u32, o: FamilyOptions) -> Result<FamilyInfo> {
-        let (spec, prefix) = o.into_core().map_err(js)?;
+        let (spec, prefix, max_series) = o.into_core().map_err(js)?;
         self.rt
             .registry_mut()
-            .and_then(|mut r| match &prefix {
-                Some(p) => r.create_prefixed_family(p, &spec),
-                None => r.create_family(node, &spec),
+            .and_then(|mut r| {
+                // Checked first: a bad limit registers nothing.
+                let limit = family_limit(&spec.name, max_series, r.max_series_per_family)?;
+                let created = match &prefix {
+                    Some(p) => r.create_prefixed_family(p, &spec),
+                    None => r.create_family(node, &spec),
+                };
+                created.map(|c| Created {
+                    max_series: limit,
+                    ..c
+                })
             })
             .map(FamilyInfo::from)
             .map_err(js)

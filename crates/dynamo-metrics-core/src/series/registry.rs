@@ -46,6 +46,9 @@ pub struct Created {
     pub buckets: Vec<f64>,
     /// Auto plus user const labels, sorted by key.
     pub const_labels: Vec<(String, String)>,
+    /// Series it may hold before new label sets fold (see [`super::limit`]): the runtime's
+    /// limit; the binding replaces it by the metric's own `maxSeries`.
+    pub max_series: u32,
 }
 
 /// What must agree for one family name across levels, so merged output stays one valid family.
@@ -71,6 +74,8 @@ pub struct Registry {
     slot_series: Chunked<u32>,
     next_callback: u32,
     callbacks: HashMap<u32, NodeId>,
+    /// The runtime's series limit per family (`maxSeriesPerFamily`).
+    pub max_series_per_family: u32,
 }
 
 impl Registry {
@@ -85,6 +90,7 @@ impl Registry {
             slot_series: Chunked::new(),
             next_callback: 1,
             callbacks: HashMap::new(),
+            max_series_per_family: super::limit::DEFAULT_MAX_SERIES,
         }
     }
 
@@ -150,6 +156,7 @@ impl Registry {
             layout,
             buckets,
             const_labels,
+            max_series: self.max_series_per_family,
         })
     }
 
@@ -186,6 +193,9 @@ impl Registry {
         let const_names: Vec<&str> = spec.const_labels.iter().map(|(k, _)| k.as_str()).collect();
         let var_names: Vec<&str> = spec.label_names.iter().map(String::as_str).collect();
         names::validate_user_labels(&const_names, &var_names, kind == MetricKind::Histogram)?;
+        for (k, v) in &spec.const_labels {
+            names::validate_label_value(&name, k, v)?;
+        }
         let buckets = if kind == MetricKind::Histogram {
             match &spec.buckets {
                 Some(b) => names::validate_buckets(b, &name)?,
@@ -303,6 +313,9 @@ impl Registry {
                     values.len()
                 ),
             ));
+        }
+        for (label, value) in f.label_names.iter().zip(values) {
+            names::validate_label_value(&f.name, label, value)?;
         }
         let index = self.family_mut(family)?.add_series(slot, values);
         self.slot_series.set_growing(slot as usize, index, u32::MAX);
