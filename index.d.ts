@@ -211,6 +211,8 @@ export interface FamilyOptions {
   buckets?: Array<number>
   /** Names the family `<prefix>_<name>` at the root, without hierarchy labels (the frontend's). */
   prefix?: string
+  /** Idle-series expiry of a Vec, in seconds (`series::expiry`); checked by the core. */
+  ttlSeconds?: number
 }
 
 export interface FrontendBucketsOverride {
@@ -362,4 +364,6 @@ export interface SlotLayout {
   buckets?: number
   /** A histogram's sum of observed values. */
   sum?: number
+  /** The touched mark of a Vec with idle expiry: JS sets it to 1 on every write. */
+  touched?: number
 }

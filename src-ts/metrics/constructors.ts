@@ -1,4 +1,4 @@
-import { call, InvalidBucketsError, InvalidLabelError } from '../binding/errors'
+import { call, ConfigError, InvalidBucketsError, InvalidLabelError } from '../binding/errors'
 import {
   type Counter,
   CounterVec,
@@ -16,6 +16,13 @@ import {
   scalarHistogram,
   scalarIntCounter,
 } from '.'
+import {
+  ExpiringCounterVec,
+  ExpiringGaugeVec,
+  ExpiringHistogramVec,
+  ExpiringIntCounterVec,
+  ExpiringIntGaugeVec,
+} from './expiring'
 import type { NativeRuntime } from '../binding/native'
 import type { SlabStore } from '../series/slab-store'
 
@@ -27,6 +34,19 @@ export interface HistogramOptions {
   buckets?: readonly number[]
   constLabels?: ConstLabels
 }
+
+/** Options of the `create*Vec` constructors. */
+export interface VecOptions {
+  /**
+   * Idle-series expiry (default: off): a series not written for this many seconds leaves the
+   * output and its slots are reused; written again, it starts from 0 (a counter reset to
+   * Prometheus). From 0.01 to 2592000 (30 days). See the README's "Idle series expiry".
+   */
+  ttlSeconds?: number
+}
+
+/** Options of `createHistogramVec`. */
+export interface HistogramVecOptions extends HistogramOptions, VecOptions {}
 
 type Kind = 'counter' | 'intcounter' | 'gauge' | 'intgauge' | 'histogram'
 
@@ -64,6 +84,23 @@ function histogramOptions(method: string, options: unknown): HistogramOptions | 
 }
 
 /**
+ * `ttlSeconds` of a Vec constructor's options, checked for its type here (Rust checks the range,
+ * in `series::expiry`); undefined when expiry is off.
+ */
+function ttlOf(method: string, options: unknown): number | undefined {
+  if (options === undefined || options === null) return undefined
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `${method}: options must be an object { ttlSeconds? }; got ${Array.isArray(options) ? 'an array' : typeof options}`)
+  }
+  const ttl: unknown = (options as VecOptions).ttlSeconds
+  if (ttl === undefined) return undefined
+  if (typeof ttl !== 'number') {
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `${method}: ttlSeconds must be a number of seconds; got ${ttl === null ? 'null' : typeof ttl}`)
+  }
+  return ttl
+}
+
+/**
  * The metric constructors of one hierarchy level (`runtime.metrics`, `endpoint.metrics`, ...).
  * Names get Dynamo's `dynamo_component_` prefix and the level's `dynamo_*` labels.
  */
@@ -83,6 +120,7 @@ export class Metrics {
     labelNames: readonly string[],
     constLabels: ConstLabels | undefined,
     buckets?: readonly number[],
+    ttlSeconds?: number,
   ): FamilyHandle {
     const info = call(() =>
       this.rt.createFamily(this.node, {
@@ -93,9 +131,10 @@ export class Metrics {
         labelNames: [...labelNames],
         constLabels: pairs(constLabels),
         buckets: buckets === undefined ? undefined : [...buckets],
+        ttlSeconds,
       }),
     )
-    return { rt: this.rt, store: this.store, info }
+    return { rt: this.rt, store: this.store, info, ttlSeconds }
   }
 
   createCounter(name: string, help: string, constLabels?: ConstLabels): Counter {
@@ -119,30 +158,63 @@ export class Metrics {
     return scalarHistogram(this.family('histogram', false, name, help, [], o?.constLabels, o?.buckets))
   }
 
-  createCounterVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): CounterVec<L> {
-    return new CounterVec(this.family('counter', true, name, help, labelNames, constLabels), labelNames)
+  createCounterVec<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    constLabels?: ConstLabels,
+    options?: VecOptions,
+  ): CounterVec<L> {
+    const ttl = ttlOf('createCounterVec', options)
+    const h = this.family('counter', true, name, help, labelNames, constLabels, undefined, ttl)
+    return ttl === undefined ? new CounterVec(h, labelNames) : new ExpiringCounterVec(h, labelNames)
   }
 
-  createIntCounterVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): IntCounterVec<L> {
-    return new IntCounterVec(this.family('intcounter', true, name, help, labelNames, constLabels), labelNames)
+  createIntCounterVec<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    constLabels?: ConstLabels,
+    options?: VecOptions,
+  ): IntCounterVec<L> {
+    const ttl = ttlOf('createIntCounterVec', options)
+    const h = this.family('intcounter', true, name, help, labelNames, constLabels, undefined, ttl)
+    return ttl === undefined ? new IntCounterVec(h, labelNames) : new ExpiringIntCounterVec(h, labelNames)
   }
 
-  createGaugeVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): GaugeVec<L> {
-    return new GaugeVec(this.family('gauge', true, name, help, labelNames, constLabels), labelNames)
+  createGaugeVec<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    constLabels?: ConstLabels,
+    options?: VecOptions,
+  ): GaugeVec<L> {
+    const ttl = ttlOf('createGaugeVec', options)
+    const h = this.family('gauge', true, name, help, labelNames, constLabels, undefined, ttl)
+    return ttl === undefined ? new GaugeVec(h, labelNames) : new ExpiringGaugeVec(h, labelNames)
   }
 
-  createIntGaugeVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): IntGaugeVec<L> {
-    return new IntGaugeVec(this.family('intgauge', true, name, help, labelNames, constLabels), labelNames)
+  createIntGaugeVec<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    constLabels?: ConstLabels,
+    options?: VecOptions,
+  ): IntGaugeVec<L> {
+    const ttl = ttlOf('createIntGaugeVec', options)
+    const h = this.family('intgauge', true, name, help, labelNames, constLabels, undefined, ttl)
+    return ttl === undefined ? new IntGaugeVec(h, labelNames) : new ExpiringIntGaugeVec(h, labelNames)
   }
 
   createHistogramVec<L extends string>(
     name: string,
     help: string,
     labelNames: readonly L[],
-    options?: HistogramOptions,
+    options?: HistogramVecOptions,
   ): HistogramVec<L> {
     const o = histogramOptions('createHistogramVec', options)
-    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets)
-    return new HistogramVec(h, labelNames)
+    const ttl = ttlOf('createHistogramVec', o)
+    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets, ttl)
+    return ttl === undefined ? new HistogramVec(h, labelNames) : new ExpiringHistogramVec(h, labelNames)
   }
 }

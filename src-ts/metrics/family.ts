@@ -14,6 +14,8 @@ export interface FamilyHandle {
   readonly rt: NativeRuntime
   readonly store: SlabStore
   readonly info: FamilyInfo
+  /** Idle-series expiry of a Vec, as given (Rust checked it). */
+  readonly ttlSeconds?: number
 }
 
 /** @internal */

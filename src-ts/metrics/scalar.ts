@@ -1,5 +1,4 @@
 import { histogramCountAt, intLaneOffset, laneIndex, OFFSET_MASK, SLAB_SHIFT, sumOffset } from '../series/layout'
-import { DETACHED } from '../series/slab-store'
 import { describe, type FamilyHandle, type MetricDescription } from './family'
 import { AMOUNT, INCREMENT, INTEGER, invalidValue, NUMBER, OBSERVATION } from './values'
 
@@ -32,10 +31,10 @@ abstract class Cell implements MetricDescription {
     this.name = d.name
     this.constLabels = d.constLabels
   }
-  /** @internal The series was removed: later writes go nowhere. */
-  detach(): void {
-    this.slab = DETACHED
-    this.offset = 0
+  /** @internal Points this cell at another series' first slot, or at DETACHED (removed: later writes go nowhere) or PARKED (expired). */
+  move(slab: Float64Array, offset: number): void {
+    this.slab = slab
+    this.offset = offset
   }
 }
 

@@ -65,7 +65,7 @@ export class LabelIndex<L extends string> {
     private readonly names: readonly L[],
     private readonly width: number,
     private readonly registrar: SeriesRegistrar,
-    private readonly prepare: (slot: number, width: number) => void,
+    private readonly prepare: (slot: number, width: number, values: readonly string[]) => void,
   ) {
     this.slots = new SlotReserve(registrar, family)
     this.tails = names.map((_, i) => new Suffixes(names.length - i + 1))
@@ -161,8 +161,9 @@ export class LabelIndex<L extends string> {
       slot = call(() => this.rt.createSeries(this.family, keys, raw))
     }
     // Rust accepted the set, so `values` is exact now.
-    this.insert(values ?? this.names.map((n) => text(l[n]) as string), slot)
-    this.prepare(slot, this.width)
+    const exact = values ?? this.names.map((n) => text(l[n]) as string)
+    this.insert(exact, slot)
+    this.prepare(slot, this.width, exact)
     return slot
   }
 

@@ -10,7 +10,7 @@ use dynamo_metrics_core::hierarchy::Level;
 use dynamo_metrics_core::runtime::{JsLimits, Runtime};
 use dynamo_metrics_core::scrape::{CallbackInvoker, HookRun, InvokeFuture, Rendered, ScrapeCall};
 use dynamo_metrics_core::series::layout::SlotLayout as CoreLayout;
-use dynamo_metrics_core::series::{Created, FamilySpec, MetricKind};
+use dynamo_metrics_core::series::{expiry, Created, FamilySpec, MetricKind};
 use dynamo_metrics_core::MetricsError;
 use napi::bindgen_prelude::{
     Either, External, Float64Array, Function, Promise, PromiseRaw, ToNapiValue, Uint32Array,
@@ -220,6 +220,8 @@ pub struct FamilyOptions {
     pub buckets: Option<Vec<f64>>,
     /// Names the family `<prefix>_<name>` at the root, without hierarchy labels (the frontend's).
     pub prefix: Option<String>,
+    /// Idle-series expiry of a Vec, in seconds (`series::expiry`); checked by the core.
+    pub ttl_seconds: Option<f64>,
 }
 
 impl FamilyOptions {
@@ -249,6 +251,8 @@ pub struct SlotLayout {
     pub buckets: Option<u32>,
     /// A histogram's sum of observed values.
     pub sum: Option<u32>,
+    /// The touched mark of a Vec with idle expiry: JS sets it to 1 on every write.
+    pub touched: Option<u32>,
 }
 
 impl From<CoreLayout> for SlotLayout {
@@ -258,6 +262,7 @@ impl From<CoreLayout> for SlotLayout {
             int_lane: l.int_lane,
             buckets: l.buckets,
             sum: l.sum,
+            touched: l.touched,
         }
     }
 }
@@ -426,12 +431,22 @@ impl NativeRuntime {
 
     #[napi]
     pub fn create_family(&self, node: u32, o: FamilyOptions) -> Result<FamilyInfo> {
+        let ttl = o.ttl_seconds;
         let (spec, prefix) = o.into_core().map_err(js)?;
+        if let Some(t) = ttl {
+            expiry::validate_ttl(t, &spec.name, spec.vec).map_err(js)?;
+        }
         self.rt
             .registry_mut()
-            .and_then(|mut r| match &prefix {
-                Some(p) => r.create_prefixed_family(p, &spec),
-                None => r.create_family(node, &spec),
+            .and_then(|mut r| {
+                let mut c = match &prefix {
+                    Some(p) => r.create_prefixed_family(p, &spec),
+                    None => r.create_family(node, &spec),
+                }?;
+                if ttl.is_some() {
+                    c.layout = r.expire_idle(c.family)?;
+                }
+                Ok(c)
             })
             .map(FamilyInfo::from)
             .map_err(js)

@@ -1,10 +1,11 @@
 //! The series table: what exists and where its values are. Families ([`family`]) at hierarchy
 //! levels, the slot layout of each kind ([`layout`]), the table with its rules across the
 //! runtime ([`registry`]), the slot allocator ([`slots`]), batch decoding ([`batch`]), chunked
-//! storage ([`chunked`]) and the JS slabs the values live in ([`slab`]).
+//! storage ([`chunked`]), idle-series expiry ([`expiry`]) and the JS slabs the values live in ([`slab`]).
 
 mod batch;
 pub mod chunked;
+pub mod expiry;
 pub mod family;
 pub mod layout;
 pub mod registry;

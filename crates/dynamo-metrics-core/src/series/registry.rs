@@ -110,7 +110,7 @@ impl Registry {
             .ok_or_else(|| unknown_family(id))
     }
 
-    fn family_mut(&mut self, id: u32) -> Result<&mut Family> {
+    pub(crate) fn family_mut(&mut self, id: u32) -> Result<&mut Family> {
         self.families
             .get_mut(id as usize)
             .ok_or_else(|| unknown_family(id))
