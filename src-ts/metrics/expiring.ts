@@ -53,17 +53,25 @@ const MarkingGauge = marking(Gauge, ['set', 'inc', 'dec', 'add', 'sub'])
 const MarkingIntGauge = marking(IntGauge, ['set', 'inc', 'dec', 'add', 'sub'])
 const MarkingHistogram = marking(Histogram, ['observe'])
 
-/** `c`, told its Vec and labels (the fields are set in one order, so every child shares one shape). */
-function bound<C extends Cell & Marking>(c: C, owner: Marking['owner'], labels: object, touchedAt: number): C {
-  c.owner = owner
-  c.labelSet = labels
-  c.touchedAt = touchedAt
+/**
+ * A bound child of class `Make` for the Vec `vec` (its slots at `slab[offset..]`; `more` are the
+ * class's further arguments), told its Vec
+ * and a copy of its labels (the caller may change theirs). The fields are set in one order, so
+ * every child of a class shares one shape.
+ */
+function child<C extends Cell>(
+  Make: CellClass<C & Marking>,
+  vec: { readonly touchedAt: number },
+  labels: object | undefined,
+  slab: Float64Array,
+  offset: number,
+  ...more: unknown[]
+): C {
+  const c = new (Make as unknown as new (...a: unknown[]) => C & Marking)(slab, offset, vec, ...more)
+  c.owner = vec as unknown as Marking['owner']
+  c.labelSet = { ...labels }
+  c.touchedAt = vec.touchedAt
   return c
-}
-
-/** Label objects are copied: the caller may change theirs after binding. */
-function copy<L extends string>(labels: Labels<L>): Labels<L> {
-  return { ...labels }
 }
 
 export class ExpiringCounterVec<L extends string> extends CounterVec<L> {
@@ -71,8 +79,7 @@ export class ExpiringCounterVec<L extends string> extends CounterVec<L> {
     slab[offset + this.touchedAt] = 1
   }
   protected override child(slab: Float64Array, offset: number, labels?: Labels<L>): Counter {
-    const make = MarkingCounter as unknown as new (s: Float64Array, o: number, d: this) => Counter & Marking
-    return bound(new make(slab, offset, this), this as never, copy(labels as Labels<L>), this.touchedAt)
+    return child(MarkingCounter, this, labels, slab, offset)
   }
 }
 
@@ -81,8 +88,7 @@ export class ExpiringIntCounterVec<L extends string> extends IntCounterVec<L> {
     slab[offset + this.touchedAt] = 1
   }
   protected override child(slab: Float64Array, offset: number, labels?: Labels<L>): IntCounter {
-    const make = MarkingIntCounter as unknown as new (s: Float64Array, o: number, d: this) => IntCounter & Marking
-    return bound(new make(slab, offset, this), this as never, copy(labels as Labels<L>), this.touchedAt)
+    return child(MarkingIntCounter, this, labels, slab, offset)
   }
 }
 
@@ -91,8 +97,7 @@ export class ExpiringGaugeVec<L extends string> extends GaugeVec<L> {
     slab[offset + this.touchedAt] = 1
   }
   protected override child(slab: Float64Array, offset: number, labels?: Labels<L>): Gauge {
-    const make = MarkingGauge as unknown as new (s: Float64Array, o: number, d: this) => Gauge & Marking
-    return bound(new make(slab, offset, this), this as never, copy(labels as Labels<L>), this.touchedAt)
+    return child(MarkingGauge, this, labels, slab, offset)
   }
 }
 
@@ -101,8 +106,7 @@ export class ExpiringIntGaugeVec<L extends string> extends IntGaugeVec<L> {
     slab[offset + this.touchedAt] = 1
   }
   protected override child(slab: Float64Array, offset: number, labels?: Labels<L>): IntGauge {
-    const make = MarkingIntGauge as unknown as new (s: Float64Array, o: number, d: this) => IntGauge & Marking
-    return bound(new make(slab, offset, this), this as never, copy(labels as Labels<L>), this.touchedAt)
+    return child(MarkingIntGauge, this, labels, slab, offset)
   }
 }
 
@@ -111,13 +115,6 @@ export class ExpiringHistogramVec<L extends string> extends HistogramVec<L> {
     slab[offset + this.touchedAt] = 1
   }
   protected override child(slab: Float64Array, offset: number, labels?: Labels<L>): Histogram {
-    const make = MarkingHistogram as unknown as new (
-      s: Float64Array,
-      o: number,
-      d: this,
-      b: Float64Array,
-      sumAt: number,
-    ) => Histogram & Marking
-    return bound(new make(slab, offset, this, this.bounds, this.sumAt), this as never, copy(labels as Labels<L>), this.touchedAt)
+    return child(MarkingHistogram, this, labels, slab, offset, this.bounds, this.sumAt)
   }
 }
