@@ -108,6 +108,17 @@ describe('idle series expiry (ttlSeconds)', () => {
     expect(process.memoryUsage().arrayBuffers - afterFirst).toBeLessThan(500_000)
   })
 
+  it('more idle series than one sweep removes (25,000; a sweep takes 10,000) all leave, in the next sweeps', async () => {
+    const { rt, ns } = await level()
+    const cv = ns.metrics.createCounterVec('requests_total', 'Requests', ['id'], undefined, { ttlSeconds: TTL })
+    for (let i = 0; i < 25_000; i++) cv.inc({ id: String(i) })
+    cv.inc({ id: 'busy' })
+    const count = async (): Promise<number> => (await rt.prometheusMetricsFmt()).split(`${NAME}{`).length - 1
+    expect(await count()).toBe(25_001)
+    await until('only the busy series is left', async () => (await count()) === 1, () => cv.inc({ id: 'busy' }))
+    expect(sample(await rt.prometheusMetricsFmt(), NAME, lbl({ id: 'busy' }))).toBeGreaterThan(1)
+  })
+
   it('bound children mark their series; after expiry a kept child is parked and its next write brings the series back from 0', async () => {
     const { rt, ns } = await level()
     const cv = ns.metrics.createCounterVec('requests_total', 'Requests', ['route'], undefined, { ttlSeconds: TTL })
