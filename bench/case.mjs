@@ -27,6 +27,9 @@ import {
 
 export const LIBS = ['dynamo', 'prom-client', 'prometheus-io', 'platformatic', 'otel']
 
+/** Cases of options only dynamo has (idle-series expiry): the other libraries skip them. */
+export const DYNAMO_ONLY = new Set(['countervec_inc_ttl', 'bound_inc_ttl', 'histogramvec_observe_ttl'])
+
 export const MODES = {
   full: {
     targetMs: 100, warmupMs: 400, batches: 9,
@@ -389,6 +392,9 @@ export const CASES = [
   'gauge_set',
   'histogram_observe',
   'histogramvec_observe',
+  'countervec_inc_ttl',
+  'bound_inc_ttl',
+  'histogramvec_observe_ttl',
   'first_touch',
   'scrape_counter_100k',
   'scrape_histogram_10k',

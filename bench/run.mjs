@@ -21,7 +21,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFile
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { CASES, LIBS } from './case.mjs'
+import { CASES, DYNAMO_ONLY, LIBS } from './case.mjs'
 import { stats } from './lib/common.mjs'
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url))
@@ -55,7 +55,9 @@ for (const l of libs) if (!LIBS.includes(l)) die(`unknown library '${l}' (one of
 for (const c of cases) if (!CASES.includes(c)) die(`unknown case '${c}' (one of ${CASES.join(', ')})`)
 /** Processes per op case (and first_touch): the reported median is the median of their medians. */
 const runs = Number(opt('--runs') ?? (mode === 'full' ? 3 : 1))
-const MULTI_RUN = new Set(['counter_inc', 'countervec_inc', 'bound_inc', 'gauge_set', 'histogram_observe', 'histogramvec_observe', 'first_touch', 'memory_counter_100k'])
+const MULTI_RUN = new Set(['counter_inc', 'countervec_inc', 'bound_inc', 'gauge_set', 'histogram_observe', 'histogramvec_observe', ...DYNAMO_ONLY, 'first_touch', 'memory_counter_100k'])
+/** Whether library `l` runs case `c`. */
+const runs_ = (c, l) => l === 'dynamo' || !DYNAMO_ONLY.has(c)
 
 function die(msg) {
   console.error(`bench: ${msg}`)
@@ -281,6 +283,9 @@ const ROWS = [
   { case: 'gauge_set', metric: 'op', label: 'Gauge `set(v)`', unit: 'ns/op', bar: 3 },
   { case: 'histogram_observe', metric: 'op', label: 'Histogram `observe(v)`, default buckets', unit: 'ns/op', bar: 15 },
   { case: 'histogramvec_observe', metric: 'op', label: 'HistogramVec `observe(v, {method,status})`', unit: 'ns/op', bar: 60 },
+  { case: 'countervec_inc_ttl', metric: 'op', label: 'CounterVec `inc({method,status})` with `ttlSeconds` (dynamo only)', unit: 'ns/op' },
+  { case: 'bound_inc_ttl', metric: 'op', label: 'bound child `inc()` of a Vec with `ttlSeconds` (dynamo only)', unit: 'ns/op' },
+  { case: 'histogramvec_observe_ttl', metric: 'op', label: 'HistogramVec `observe` with `ttlSeconds` (dynamo only)', unit: 'ns/op' },
   { case: 'first_touch', metric: 'op', label: 'first touch (new series), 100k label sets', unit: 'ns/series', bar: 1500 },
   { case: 'scrape_counter_100k', metric: 'render', label: '100k counters: render to text ¹', unit: 'ms' },
   { case: 'scrape_counter_100k', metric: 'http', label: '100k counters: `GET /metrics` end to end ²', unit: 'ms', bar: 16, peerMetric: 'render' },
@@ -430,7 +435,7 @@ async function smoke() {
   const addon = flag('--release') ? releaseAddon() : null
   checkDist()
   const t0 = Date.now()
-  const all = await Promise.all(libs.map((l) => runChild(l, cases.join(","), addon, 60_000)))
+  const all = await Promise.all(libs.map((l) => runChild(l, cases.filter((c) => runs_(c, l)).join(","), addon, 60_000)))
   const results = all.flat()
   const bad = results.filter((r) => !r.ok)
   for (const l of libs) {
@@ -454,10 +459,11 @@ async function main() {
   const floor = await nativeFloor(sizes)
   const t0 = Date.now()
   const results = []
-  const total = cases.reduce((a, c) => a + libs.length * (MULTI_RUN.has(c) ? runs : 1), 0)
+  const total = cases.reduce((a, c) => a + libs.filter((l) => runs_(c, l)).length * (MULTI_RUN.has(c) ? runs : 1), 0)
   let done = 0
   for (const c of cases) {
     for (const l of libs) {
+      if (!runs_(c, l)) continue
       const n = MULTI_RUN.has(c) ? runs : 1
       const rs = []
       for (let k = 0; k < n; k++) {

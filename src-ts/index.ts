@@ -16,7 +16,7 @@ export type {
 } from './plane/types'
 export * from './kv-metrics'
 export { Metrics } from './metrics/constructors'
-export type { ConstLabels, HistogramOptions, VecOptions } from './metrics/constructors'
+export type { ConstLabels, HistogramOptions, HistogramVecOptions, VecOptions } from './metrics/constructors'
 export {
   Counter,
   IntCounter,

@@ -97,6 +97,36 @@ export const ops = {
       read: async () => h.getCount(),
     }
   },
+  // The same three with idle-series expiry on (`ttlSeconds`, 1 h: nothing expires during a pass;
+  // the writes set the touched mark and the sweep runs every 15 min).
+  countervec_inc_ttl() {
+    const cv = ep.metrics.createCounterVec('bench_countervec_ttl_total', 'c', ['method', 'status'], undefined, { ttlSeconds: 3600 })
+    return {
+      run(n) {
+        for (let i = 0; i < n; i++) cv.inc({ method: M[i & 3], status: S[(i >> 2) & 3] })
+      },
+      read: async () => COMBOS.reduce((a, l) => a + cv.get(l), 0),
+    }
+  },
+  bound_inc_ttl() {
+    const cv = ep.metrics.createCounterVec('bench_bound_ttl_total', 'c', ['method', 'status'], undefined, { ttlSeconds: 3600 })
+    const kids = COMBOS.map((l) => cv.labels(l))
+    return {
+      run(n) {
+        for (let i = 0; i < n; i++) kids[i & 15].inc()
+      },
+      read: async () => COMBOS.reduce((a, l) => a + cv.get(l), 0),
+    }
+  },
+  histogramvec_observe_ttl() {
+    const hv = ep.metrics.createHistogramVec('bench_histogramvec_ttl_seconds', 'h', ['method', 'status'], { ttlSeconds: 3600 })
+    return {
+      run(n) {
+        for (let i = 0; i < n; i++) hv.observe(V[i & 1023], { method: M[i & 3], status: S[(i >> 2) & 3] })
+      },
+      read: async () => COMBOS.reduce((a, l) => a + hv.getCount(l), 0),
+    }
+  },
   histogramvec_observe() {
     const hv = ep.metrics.createHistogramVec('bench_histogramvec_seconds', 'h', ['method', 'status'])
     return {

@@ -16,6 +16,13 @@ import {
   scalarHistogram,
   scalarIntCounter,
 } from '.'
+import {
+  ExpiringCounterVec,
+  ExpiringGaugeVec,
+  ExpiringHistogramVec,
+  ExpiringIntCounterVec,
+  ExpiringIntGaugeVec,
+} from './expiring'
 import type { NativeRuntime } from '../binding/native'
 import type { SlabStore } from '../series/slab-store'
 
@@ -30,26 +37,52 @@ export interface VecOptions {
    * `maxSeriesPerFamily` (10000). See README "Limits".
    */
   maxSeries?: number
+  /**
+   * Idle-series expiry (default: off): a series not written for this many seconds leaves the
+   * output and its slots are reused; written again, it starts from 0 (a counter reset to
+   * Prometheus). From 0.01 to 2592000 (30 days). See the README's "Idle series expiry".
+   */
+  ttlSeconds?: number
 }
 
-export interface HistogramOptions extends VecOptions {
+export interface HistogramOptions {
   /** Bucket upper bounds, strictly increasing and finite (a trailing `+Inf` is implicit). Default: Prometheus's `[0.005 ... 10]`. */
   buckets?: readonly number[]
   constLabels?: ConstLabels
 }
 
-/** `maxSeries` as the binding takes it; a non-number is refused here (Rust checks the range). */
-function maxSeriesOf(method: string, name: string, options: VecOptions | undefined): number | undefined {
-  if (options === undefined || options === null) return undefined
-  if (typeof options !== 'object') {
-    throw new ConfigError('ERR_DYNAMO_CONFIG', `${method} '${name}': options must be an object { maxSeries? }; got ${typeof options}`)
-  }
-  const v: unknown = options.maxSeries
+/** Options of `createHistogramVec`. */
+export interface HistogramVecOptions extends HistogramOptions, VecOptions {}
+
+/** The per-metric options the binding takes, checked as JS values here (Rust checks the ranges). */
+interface FamilyLimits {
+  maxSeries?: number
+  ttlSeconds?: number
+}
+
+/** A number option of `options`, or undefined; anything else is a ConfigError naming it. */
+function numberOption(method: string, name: string, options: object, key: keyof FamilyLimits, expected: string): number | undefined {
+  const v: unknown = (options as FamilyLimits)[key]
   if (v === undefined || typeof v === 'number') return v
   throw new ConfigError(
     'ERR_DYNAMO_CONFIG',
-    `${method} '${name}': invalid option maxSeries value ${typeof v === 'string' ? JSON.stringify(v) : typeof v}: expected an integer from 1 to 4294967295`,
+    `${method} '${name}': invalid option ${key} value ${typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v}: expected ${expected}`,
   )
+}
+
+/** `maxSeries` and `ttlSeconds` of a Vec's options. */
+function vecLimits(method: string, name: string, options: VecOptions | undefined): FamilyLimits {
+  if (options === undefined || options === null) return {}
+  if (typeof options !== 'object' || Array.isArray(options)) {
+    throw new ConfigError(
+      'ERR_DYNAMO_CONFIG',
+      `${method} '${name}': options must be an object { maxSeries?, ttlSeconds? }; got ${Array.isArray(options) ? 'an array' : typeof options}`,
+    )
+  }
+  return {
+    maxSeries: numberOption(method, name, options, 'maxSeries', 'an integer from 1 to 4294967295'),
+    ttlSeconds: numberOption(method, name, options, 'ttlSeconds', 'a number of seconds'),
+  }
 }
 
 type Kind = 'counter' | 'intcounter' | 'gauge' | 'intgauge' | 'histogram'
@@ -74,17 +107,17 @@ export function pairs(c: ConstLabels | undefined): string[][] {
  * The options argument of the histogram constructors: an array there is prom-client's and
  * Dynamo's buckets habit, which would otherwise be silently ignored.
  */
-function histogramOptions(method: string, options: unknown): HistogramOptions | undefined {
+function histogramOptions(method: string, options: unknown): HistogramVecOptions | undefined {
   if (options === undefined || options === null) return undefined
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw new InvalidBucketsError(
       'ERR_DYNAMO_INVALID_BUCKETS',
       Array.isArray(options)
         ? `${method}: buckets go in the options object: ${method}(..., { buckets: [${options.join(', ')}] })`
-        : `${method}: options must be an object { buckets?, constLabels?, maxSeries? }; got ${typeof options}`,
+        : `${method}: options must be an object { buckets?, constLabels?, maxSeries?, ttlSeconds? }; got ${typeof options}`,
     )
   }
-  return options as HistogramOptions
+  return options as HistogramVecOptions
 }
 
 /**
@@ -107,7 +140,7 @@ export class Metrics {
     labelNames: readonly string[],
     constLabels: ConstLabels | undefined,
     buckets?: readonly number[],
-    maxSeries?: number,
+    limits: FamilyLimits = {},
   ): FamilyHandle {
     const info = call(() =>
       this.rt.createFamily(this.node, {
@@ -118,23 +151,11 @@ export class Metrics {
         labelNames: [...labelNames],
         constLabels: pairs(constLabels),
         buckets: buckets === undefined ? undefined : [...buckets],
-        maxSeries,
+        maxSeries: limits.maxSeries,
+        ttlSeconds: limits.ttlSeconds,
       }),
     )
-    return { rt: this.rt, store: this.store, info, node: this.node }
-  }
-
-  /** The family of a non-histogram Vec, with its `maxSeries` option. */
-  private vecFamily(
-    kind: Kind,
-    method: string,
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    constLabels: ConstLabels | undefined,
-    options: VecOptions | undefined,
-  ): FamilyHandle {
-    return this.family(kind, true, name, help, labelNames, constLabels, undefined, maxSeriesOf(method, name, options))
+    return { rt: this.rt, store: this.store, info, node: this.node, ttlSeconds: limits.ttlSeconds }
   }
 
   createCounter(name: string, help: string, constLabels?: ConstLabels): Counter {
@@ -165,7 +186,9 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): CounterVec<L> {
-    return new CounterVec(this.vecFamily('counter', 'createCounterVec', name, help, labelNames, constLabels, options), labelNames)
+    const limits = vecLimits('createCounterVec', name, options)
+    const h = this.family('counter', true, name, help, labelNames, constLabels, undefined, limits)
+    return limits.ttlSeconds === undefined ? new CounterVec(h, labelNames) : new ExpiringCounterVec(h, labelNames)
   }
 
   createIntCounterVec<L extends string>(
@@ -175,7 +198,9 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): IntCounterVec<L> {
-    return new IntCounterVec(this.vecFamily('intcounter', 'createIntCounterVec', name, help, labelNames, constLabels, options), labelNames)
+    const limits = vecLimits('createIntCounterVec', name, options)
+    const h = this.family('intcounter', true, name, help, labelNames, constLabels, undefined, limits)
+    return limits.ttlSeconds === undefined ? new IntCounterVec(h, labelNames) : new ExpiringIntCounterVec(h, labelNames)
   }
 
   createGaugeVec<L extends string>(
@@ -185,7 +210,9 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): GaugeVec<L> {
-    return new GaugeVec(this.vecFamily('gauge', 'createGaugeVec', name, help, labelNames, constLabels, options), labelNames)
+    const limits = vecLimits('createGaugeVec', name, options)
+    const h = this.family('gauge', true, name, help, labelNames, constLabels, undefined, limits)
+    return limits.ttlSeconds === undefined ? new GaugeVec(h, labelNames) : new ExpiringGaugeVec(h, labelNames)
   }
 
   createIntGaugeVec<L extends string>(
@@ -195,17 +222,20 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): IntGaugeVec<L> {
-    return new IntGaugeVec(this.vecFamily('intgauge', 'createIntGaugeVec', name, help, labelNames, constLabels, options), labelNames)
+    const limits = vecLimits('createIntGaugeVec', name, options)
+    const h = this.family('intgauge', true, name, help, labelNames, constLabels, undefined, limits)
+    return limits.ttlSeconds === undefined ? new IntGaugeVec(h, labelNames) : new ExpiringIntGaugeVec(h, labelNames)
   }
 
   createHistogramVec<L extends string>(
     name: string,
     help: string,
     labelNames: readonly L[],
-    options?: HistogramOptions,
+    options?: HistogramVecOptions,
   ): HistogramVec<L> {
     const o = histogramOptions('createHistogramVec', options)
-    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets, maxSeriesOf('createHistogramVec', name, o))
-    return new HistogramVec(h, labelNames)
+    const limits = vecLimits('createHistogramVec', name, o)
+    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets, limits)
+    return limits.ttlSeconds === undefined ? new HistogramVec(h, labelNames) : new ExpiringHistogramVec(h, labelNames)
   }
 }

@@ -16,6 +16,8 @@ export interface FamilyHandle {
   readonly info: FamilyInfo
   /** The hierarchy level holding it (the root when absent). */
   readonly node?: number
+  /** Idle-series expiry of a Vec, as given (Rust checked it). */
+  readonly ttlSeconds?: number
 }
 
 /** @internal */

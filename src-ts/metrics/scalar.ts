@@ -1,6 +1,5 @@
 import { intLaneOffset, sumOffset } from '../binding/layout'
 import { histogramCountAt, laneIndex, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
-import { DETACHED } from '../series/slab-store'
 import { describe, type FamilyHandle, type MetricDescription } from './family'
 import { AMOUNT, INCREMENT, INTEGER, invalidValue, NUMBER, OBSERVATION } from './values'
 
@@ -33,10 +32,10 @@ abstract class Cell implements MetricDescription {
     this.name = d.name
     this.constLabels = d.constLabels
   }
-  /** @internal The series was removed: later writes go nowhere. */
-  detach(): void {
-    this.slab = DETACHED
-    this.offset = 0
+  /** @internal Points this cell at another series' first slot, or at DETACHED (removed: later writes go nowhere) or PARKED (expired). */
+  move(slab: Float64Array, offset: number): void {
+    this.slab = slab
+    this.offset = offset
   }
 }
 

@@ -1,15 +1,17 @@
 import { call } from '../binding/errors'
 import { sumOffset } from '../binding/layout'
-import { histogramCountAt, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
 import { CardinalityGuard, countWrites } from '../series/cardinality'
+import { ExpiryTracker } from '../series/expiry'
+import { histogramCountAt, OFFSET_MASK, SLAB_SHIFT } from '../series/layout'
 import { LabelIndex, type Labels } from '../series/label-index'
+import { DETACHED, PARKED } from '../series/slab-store'
 import { describe, type FamilyHandle, type MetricDescription } from './family'
 import { foldCounter } from './overflow'
 import { bucketOf, Counter, Gauge, Histogram, IntCounter, IntGauge, secondsSince } from './scalar'
 import { AMOUNT, INCREMENT, INTEGER, invalidValue, NUMBER } from './values'
 
 /** Shared parts of every Vec: label resolution, the write path, bound children, remove and reset. */
-abstract class VecBase<L extends string, C extends { detach(): void }> implements MetricDescription {
+abstract class VecBase<L extends string, C extends Bindable> implements MetricDescription {
   readonly name: string
   readonly constLabels: Readonly<Record<string, string>>
   /** Variable label names, in declaration order. */
@@ -17,6 +19,12 @@ abstract class VecBase<L extends string, C extends { detach(): void }> implement
   /** @internal Label set to slot. */ readonly index: LabelIndex<L>
   /** @internal The runtime's slabs (the array grows; it is never replaced). */ readonly slabs: Float64Array[]
   private readonly children = new Map<number, C>()
+  /** @internal Bound children of a series besides `children`'s (one revived after expiry). */
+  private readonly twins = new Map<number, C[]>()
+  /** @internal The touched mark's offset in a series (`ttlSeconds`), else -1. */
+  readonly touchedAt: number
+  /** @internal Idle-series expiry (`ttlSeconds`), or null. */
+  readonly expiry: ExpiryTracker | null
 
   constructor(
     private readonly family: FamilyHandle,
@@ -28,6 +36,13 @@ abstract class VecBase<L extends string, C extends { detach(): void }> implement
     this.labelNames = Object.freeze([...labelNames])
     this.slabs = family.store.slabs
     const { info, store, rt } = family
+    const touched = info.layout.touched
+    this.touchedAt = touched ?? -1
+    this.expiry = null
+    if (touched !== undefined && touched !== null && family.ttlSeconds !== undefined) {
+      this.expiry = new ExpiryTracker(family.ttlSeconds, this.slabs, touched, this)
+      store.expiry.add(this.expiry)
+    }
     const guard = new CardinalityGuard(info.name, labelNames, info.maxSeries, foldCounter(family))
     this.index = new LabelIndex(
       rt,
@@ -36,15 +51,23 @@ abstract class VecBase<L extends string, C extends { detach(): void }> implement
       labelNames,
       info.width,
       store.registrar,
-      (slot, width) => {
+      (slot, width, values) => {
         store.prepare(slot, width)
+        this.expiry?.created(slot, values)
       },
       guard,
     )
   }
 
-  /** @internal */
-  protected abstract child(slab: Float64Array, offset: number): C
+  /** @internal `labels` are the ones the child was asked with (an expiring child keeps them). */
+  protected abstract child(slab: Float64Array, offset: number, labels: Labels<L>): C
+
+  /**
+   * @internal Called by every write with the series' slab and first slot: nothing here; a Vec
+   * with `ttlSeconds` (`expiring.ts`) sets the touched mark. A separate class, so a Vec without
+   * expiry keeps a call that inlines to nothing.
+   */
+  protected touch(_slab: Float64Array, _offset: number): void {}
 
   /**
    * The one resolve-and-write path of single-slot Vec methods: adds `value` to the series of
@@ -57,6 +80,7 @@ abstract class VecBase<L extends string, C extends { detach(): void }> implement
     const offset = slot & OFFSET_MASK
     if (add) slab[offset] += value
     else slab[offset] = value
+    this.touch(slab, offset)
   }
 
   /** The value at slot `at` of the series of `labels` (created if it does not exist yet). */
@@ -70,7 +94,7 @@ abstract class VecBase<L extends string, C extends { detach(): void }> implement
     const slot = this.index.resolveQuiet(labels)
     let c = this.children.get(slot)
     if (c === undefined) {
-      c = this.child(this.slabs[slot >>> SLAB_SHIFT], slot & OFFSET_MASK)
+      c = this.child(this.slabs[slot >>> SLAB_SHIFT], slot & OFFSET_MASK, labels)
       // A child of the overflow series counts each of its writes as folded.
       const guard = this.index.guard
       if (slot === guard.overflowSlot) countWrites(c, () => guard.folded())
@@ -83,18 +107,60 @@ abstract class VecBase<L extends string, C extends { detach(): void }> implement
   remove(labels: Labels<L>): boolean {
     const slot = this.index.delete(labels)
     if (slot === undefined) return false
-    this.children.get(slot)?.detach()
-    this.children.delete(slot)
+    this.unbind(slot, DETACHED)
+    this.expiry?.forget(slot)
     return call(() => this.family.rt.removeSeries(this.family.info.id, slot))
   }
 
   /** Removes every series of this Vec. */
   reset(): void {
-    for (const c of this.children.values()) c.detach()
+    for (const c of this.children.values()) c.move(DETACHED, 0)
+    for (const cs of this.twins.values()) for (const c of cs) c.move(DETACHED, 0)
     this.children.clear()
+    this.twins.clear()
     this.index.clear()
+    this.expiry?.clear()
     call(() => this.family.rt.resetFamily(this.family.info.id))
   }
+
+  /** Points the bound children of `slot` at `to` (a removed or expired series) and forgets them. */
+  private unbind(slot: number, to: Float64Array): void {
+    this.children.get(slot)?.move(to, 0)
+    this.children.delete(slot)
+    for (const c of this.twins.get(slot) ?? []) c.move(to, 0)
+    this.twins.delete(slot)
+  }
+
+  /**
+   * @internal Removes the series at `slot`, idle past `ttlSeconds`, as `remove()` does; its bound
+   * children are parked (their next write brings the series back, see `adopt`).
+   */
+  expire(slot: number, values: readonly string[]): void {
+    const labels = Object.fromEntries(this.labelNames.map((n, i) => [n, values[i]])) as Labels<L>
+    const at = this.index.delete(labels)
+    if (at === undefined) return
+    this.unbind(at, PARKED)
+    call(() => this.family.rt.removeSeries(this.family.info.id, at))
+  }
+
+  /** @internal Binds a parked child to the series of `labels` (created again, from 0). */
+  adopt(c: C, labels: Labels<L>): void {
+    const slot = this.index.resolve(labels)
+    c.move(this.slabs[slot >>> SLAB_SHIFT], slot & OFFSET_MASK)
+    const bound = this.children.get(slot)
+    if (bound === undefined) this.children.set(slot, c)
+    else if (bound !== c) {
+      const more = this.twins.get(slot)
+      if (more === undefined) this.twins.set(slot, [c])
+      else more.push(c)
+    }
+  }
+}
+
+/** @internal What a Vec does with its bound children. */
+interface Bindable {
+  /** Points the child at a series' first slot (or at DETACHED / PARKED, offset 0). */
+  move(slab: Float64Array, offset: number): void
 }
 
 export class CounterVec<L extends string> extends VecBase<L, Counter> {
@@ -208,6 +274,7 @@ export class HistogramVec<L extends string> extends VecBase<L, Histogram> {
     const offset = slot & OFFSET_MASK
     slab[offset + bucket] += 1
     slab[offset + this.sumAt] += v
+    this.touch(slab, offset)
   }
   /**
    * Starts a timer; the returned function observes the elapsed seconds for `labels` and returns

@@ -45,7 +45,11 @@ export class DistributedRuntime extends Level {
     let holds = 0
     let keepAlive: ReturnType<typeof setInterval> | undefined
     const store = new SlabStore(rt)
-    callbacks.flushSeries = () => store.registrar.flush()
+    // A scrape whose callbacks ran on the JS thread first drops the series idle past their TTL.
+    callbacks.flushSeries = () => {
+      store.expiry.sweepDue()
+      store.registrar.flush()
+    }
     const shared: Shared = {
       rt,
       store,
@@ -91,6 +95,8 @@ export class DistributedRuntime extends Level {
    * then the status server, the callbacks and the NATS connection; the process can then exit.
    */
   shutdown(): Promise<void> {
+    // No expiry sweep from here on: its timer is cleared, so nothing of ours keeps the process.
+    this.shared.store.expiry.stop()
     this.closing ??= (async () => {
       await Promise.allSettled([...this.shared.serving.values()].map((s) => s.stop?.()))
       await this.shared.rt.shutdown()

@@ -50,6 +50,7 @@ export abstract class Level {
   /** Runs this subtree's callbacks and renders this level plus its descendants (Prometheus text 0.0.4). */
   prometheusMetricsFmt(): Promise<string> {
     return callAsync(async () => {
+      this.shared.store.expiry.sweepDue()
       this.shared.store.registrar.flush()
       // Called on the JS thread, so Rust runs the callbacks from here, through the same hook. From
       // inside a callback, the scrape running it comes along (see scrapeContext).

@@ -66,7 +66,7 @@ export class LabelIndex<L extends string> {
     private readonly names: readonly L[],
     private readonly width: number,
     private readonly registrar: SeriesRegistrar,
-    private readonly prepare: (slot: number, width: number) => void,
+    private readonly prepare: (slot: number, width: number, values: readonly string[]) => void,
     /** The series limit: asked only on the slow path, when a series would be created. */
     readonly guard: CardinalityGuard,
   ) {
@@ -153,7 +153,7 @@ export class LabelIndex<L extends string> {
     const slot = this.slots.next()
     this.registrar.add(this.family, slot, values)
     this.insert(values, slot)
-    this.prepare(slot, this.width)
+    this.prepare(slot, this.width, values)
     return slot
   }
 
@@ -205,8 +205,9 @@ export class LabelIndex<L extends string> {
     const slot = call(() => this.rt.createSeries(this.family, keys, raw))
     this.guard.live++
     // Rust accepted the set, so `values` is exact now.
-    this.insert(values ?? this.names.map((n) => text(l[n]) as string), slot)
-    this.prepare(slot, this.width)
+    const exact = values ?? this.names.map((n) => text(l[n]) as string)
+    this.insert(exact, slot)
+    this.prepare(slot, this.width, exact)
     return slot
   }
 

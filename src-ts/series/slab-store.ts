@@ -1,6 +1,7 @@
 import { call } from '../binding/errors'
 import type { NativeRuntime } from '../binding/native'
 import { laneView, OFFSET_MASK, SLAB_SHIFT, SLAB_SIZE } from './layout'
+import { ExpirySweeper } from './expiry'
 import { SeriesRegistrar } from './registrar'
 
 /**
@@ -13,6 +14,8 @@ export class SlabStore {
   readonly lanes: Uint32Array[] = []
   /** New series of every family, waiting for their registration with Rust. */
   readonly registrar: SeriesRegistrar
+  /** Idle-series expiry of the Vecs created with `ttlSeconds`. */
+  readonly expiry = new ExpirySweeper()
   constructor(private readonly rt: NativeRuntime) {
     this.registrar = new SeriesRegistrar(rt.handle)
   }
@@ -36,3 +39,5 @@ export class SlabStore {
 
 /** Where a detached bound child writes: out-of-bounds typed-array writes are no-ops. */
 export const DETACHED = new Float64Array(0)
+/** Where the bound child of an expired series writes until its next write brings it back. */
+export const PARKED = new Float64Array(0)

@@ -10,7 +10,7 @@ use dynamo_metrics_core::hierarchy::Level;
 use dynamo_metrics_core::runtime::{JsLimits, Runtime};
 use dynamo_metrics_core::scrape::{CallbackInvoker, HookRun, InvokeFuture, Rendered, ScrapeCall};
 use dynamo_metrics_core::series::layout::SlotLayout as CoreLayout;
-use dynamo_metrics_core::series::limit::family_limit;
+use dynamo_metrics_core::series::create::FamilyOptions as CoreFamilyOptions;
 use dynamo_metrics_core::series::{Created, FamilySpec, MetricKind};
 use dynamo_metrics_core::MetricsError;
 use napi::bindgen_prelude::{
@@ -227,11 +227,15 @@ pub struct FamilyOptions {
     pub prefix: Option<String>,
     /// The metric's own series limit; the runtime's when absent.
     pub max_series: Option<f64>,
+    /// Idle-series expiry of a Vec, in seconds (`series::expiry`); checked by the core.
+    pub ttl_seconds: Option<f64>,
 }
 
 impl FamilyOptions {
     /// The core's spec, and the prefix of a family outside the hierarchy.
-    fn into_core(self) -> dynamo_metrics_core::Result<(FamilySpec, Option<String>, Option<f64>)> {
+    fn into_core(
+        self,
+    ) -> dynamo_metrics_core::Result<(FamilySpec, Option<String>, CoreFamilyOptions)> {
         let spec = FamilySpec {
             kind: MetricKind::parse(&self.kind)?,
             vec: self.vec,
@@ -241,7 +245,11 @@ impl FamilyOptions {
             const_labels: pairs(self.const_labels),
             buckets: self.buckets,
         };
-        Ok((spec, self.prefix, self.max_series))
+        let options = CoreFamilyOptions {
+            max_series: self.max_series,
+            ttl_seconds: self.ttl_seconds,
+        };
+        Ok((spec, self.prefix, options))
     }
 }
 
@@ -256,6 +264,8 @@ pub struct SlotLayout {
     pub buckets: Option<u32>,
     /// A histogram's sum of observed values.
     pub sum: Option<u32>,
+    /// The touched mark of a Vec with idle expiry: JS sets it to 1 on every write.
+    pub touched: Option<u32>,
 }
 
 impl From<CoreLayout> for SlotLayout {
@@ -265,6 +275,7 @@ impl From<CoreLayout> for SlotLayout {
             int_lane: l.int_lane,
             buckets: l.buckets,
             sum: l.sum,
+            touched: l.touched,
         }
     }
 }
@@ -436,20 +447,11 @@ impl NativeRuntime {
 
     #[napi]
     pub fn create_family(&self, node: u32, o: FamilyOptions) -> Result<FamilyInfo> {
-        let (spec, prefix, max_series) = o.into_core().map_err(js)?;
+        let (spec, prefix, options) = o.into_core().map_err(js)?;
         self.rt
             .registry_mut()
             .and_then(|mut r| {
-                // Checked first: a bad limit registers nothing.
-                let limit = family_limit(&spec.name, max_series, r.max_series_per_family)?;
-                let created = match &prefix {
-                    Some(p) => r.create_prefixed_family(p, &spec),
-                    None => r.create_family(node, &spec),
-                };
-                created.map(|c| Created {
-                    max_series: limit,
-                    ..c
-                })
+                r.create_with(node, prefix.as_deref(), &spec, options)
             })
             .map(FamilyInfo::from)
             .map_err(js)

@@ -21,6 +21,9 @@ pub struct SlotLayout {
     pub buckets: Option<u32>,
     /// A histogram's sum of observed values, after the `+Inf` count.
     pub sum: Option<u32>,
+    /// A Vec with idle-series expiry: the slot JS sets to 1 on every write and the expiry sweep
+    /// clears (see [`super::expiry`]); never rendered.
+    pub touched: Option<u32>,
 }
 
 impl SlotLayout {
@@ -35,6 +38,7 @@ impl SlotLayout {
                     int_lane: None,
                     buckets: Some(0),
                     sum: Some(bounds + 1),
+                    touched: None,
                 }
             }
             _ if counter && !labelled => SlotLayout {
@@ -42,13 +46,24 @@ impl SlotLayout {
                 int_lane: Some(1),
                 buckets: None,
                 sum: None,
+                touched: None,
             },
             _ => SlotLayout {
                 width: 1,
                 int_lane: None,
                 buckets: None,
                 sum: None,
+                touched: None,
             },
+        }
+    }
+
+    /// The same layout with a touched mark after the values (one more slot per series).
+    pub fn with_touched(self) -> SlotLayout {
+        SlotLayout {
+            width: self.width + 1,
+            touched: Some(self.width),
+            ..self
         }
     }
 }
@@ -70,5 +85,7 @@ mod tests {
         assert_eq!((v.width, v.int_lane), (1, None));
         let g = SlotLayout::of(MetricKind::Gauge, false, 0);
         assert_eq!((g.width, g.int_lane, g.sum), (1, None, None));
+        let t = SlotLayout::of(MetricKind::Histogram, true, 3).with_touched();
+        assert_eq!((t.width, t.sum, t.touched), (6, Some(4), Some(5)));
     }
 }

@@ -47,7 +47,7 @@ pub struct Created {
     /// Auto plus user const labels, sorted by key.
     pub const_labels: Vec<(String, String)>,
     /// Series it may hold before new label sets fold (see [`super::limit`]): the runtime's
-    /// limit; the binding replaces it by the metric's own `maxSeries`.
+    /// limit, or the metric's own `maxSeries` through [`Registry::create_with`].
     pub max_series: u32,
 }
 
@@ -116,7 +116,7 @@ impl Registry {
             .ok_or_else(|| unknown_family(id))
     }
 
-    fn family_mut(&mut self, id: u32) -> Result<&mut Family> {
+    pub(crate) fn family_mut(&mut self, id: u32) -> Result<&mut Family> {
         self.families
             .get_mut(id as usize)
             .ok_or_else(|| unknown_family(id))
