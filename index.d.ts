@@ -197,6 +197,8 @@ export interface FamilyInfo {
   buckets: Array<number>
   /** [key, value] pairs, auto labels included, sorted by key. */
   constLabels: Array<Array<string>>
+  /** Series the family may hold before new label sets fold into its overflow series. */
+  maxSeries: number
 }
 
 export interface FamilyOptions {
@@ -211,6 +213,8 @@ export interface FamilyOptions {
   buckets?: Array<number>
   /** Names the family `<prefix>_<name>` at the root, without hierarchy labels (the frontend's). */
   prefix?: string
+  /** The metric's own series limit; the runtime's when absent. */
+  maxSeries?: number
   /** Idle-series expiry of a Vec, in seconds (`series::expiry`); checked by the core. */
   ttlSeconds?: number
 }
@@ -329,6 +333,8 @@ export interface RuntimeOptions {
   renderWaitMs?: number
   /** NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process. */
   natsServer?: string
+  /** Series per metric family before new label sets fold into its overflow series (a metric's `maxSeries` wins); wins over `DYN_METRICS_MAX_SERIES_PER_FAMILY` (default 10000). */
+  maxSeriesPerFamily?: number
   /** @internal f64 slots per slab (the JS side allocates slabs of this size). */
   slabSize: number
   /** @internal The longest string the JS engine can create, in UTF-16 units. */

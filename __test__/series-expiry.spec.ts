@@ -110,13 +110,27 @@ describe('idle series expiry (ttlSeconds)', () => {
 
   it('more idle series than one sweep removes (25,000; a sweep takes 10,000) all leave, in the next sweeps', async () => {
     const { rt, ns } = await level()
-    const cv = ns.metrics.createCounterVec('requests_total', 'Requests', ['id'], undefined, { ttlSeconds: TTL })
+    const cv = ns.metrics.createCounterVec('requests_total', 'Requests', ['id'], undefined, { ttlSeconds: TTL, maxSeries: 30_000 })
     for (let i = 0; i < 25_000; i++) cv.inc({ id: String(i) })
     cv.inc({ id: 'busy' })
     const count = async (): Promise<number> => (await rt.prometheusMetricsFmt()).split(`${NAME}{`).length - 1
     expect(await count()).toBe(25_001)
     await until('only the busy series is left', async () => (await count()) === 1, () => cv.inc({ id: 'busy' }))
     expect(sample(await rt.prometheusMetricsFmt(), NAME, lbl({ id: 'busy' }))).toBeGreaterThan(1)
+  })
+
+  it('expired series free room under maxSeries: a label set that folded gets its own series after expiry', async () => {
+    const { rt, ns } = await level()
+    const cv = ns.metrics.createCounterVec('requests_total', 'Requests', ['id'], undefined, { ttlSeconds: TTL, maxSeries: 2 })
+    cv.inc({ id: 'a' })
+    cv.inc({ id: 'b' })
+    cv.inc({ id: 'c' }, 5) // past the limit: folds
+    const text = await rt.prometheusMetricsFmt()
+    expect(sample(text, NAME, lbl({ id: '__overflow__' }))).toBe(5)
+    expect(sample(text, NAME, lbl({ id: 'c' }))).toBeUndefined()
+    await until('a and b expired', async () => sample(await rt.prometheusMetricsFmt(), NAME, lbl({ id: 'a' })) === undefined && sample(await rt.prometheusMetricsFmt(), NAME, lbl({ id: 'b' })) === undefined)
+    cv.inc({ id: 'c' }, 7)
+    expect(sample(await rt.prometheusMetricsFmt(), NAME, lbl({ id: 'c' }))).toBe(7)
   })
 
   it('bound children mark their series; after expiry a kept child is parked and its next write brings the series back from 0', async () => {
