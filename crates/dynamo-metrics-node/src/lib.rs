@@ -9,8 +9,8 @@ use dynamo_metrics_core::config::{ConfigOverrides, SystemConfig};
 use dynamo_metrics_core::hierarchy::Level;
 use dynamo_metrics_core::runtime::{JsLimits, Runtime};
 use dynamo_metrics_core::scrape::{CallbackInvoker, HookRun, InvokeFuture, Rendered, ScrapeCall};
-use dynamo_metrics_core::series::layout::SlotLayout as CoreLayout;
 use dynamo_metrics_core::series::create::FamilyOptions as CoreFamilyOptions;
+use dynamo_metrics_core::series::layout::SlotLayout as CoreLayout;
 use dynamo_metrics_core::series::{Created, FamilySpec, MetricKind};
 use dynamo_metrics_core::MetricsError;
 use napi::bindgen_prelude::{
@@ -450,9 +450,7 @@ impl NativeRuntime {
         let (spec, prefix, options) = o.into_core().map_err(js)?;
         self.rt
             .registry_mut()
-            .and_then(|mut r| {
-                r.create_with(node, prefix.as_deref(), &spec, options)
-            })
+            .and_then(|mut r| r.create_with(node, prefix.as_deref(), &spec, options))
             .map(FamilyInfo::from)
             .map_err(js)
     }
