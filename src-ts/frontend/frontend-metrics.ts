@@ -1,3 +1,4 @@
+import { argError, functionArg, optionsArg, show, stringOption } from '../binding/args'
 import { call, ConfigError } from '../binding/errors'
 import { native } from '../binding/native'
 import { acquireClock, CLOCK_TICK_US, releaseClock } from './clock'
@@ -90,6 +91,7 @@ export class FrontendMetrics implements TrackerSink {
    * as success, a throw or rejection as `error`/`internal` (then rethrows).
    */
   async track<T>(options: StartRequestOptions, fn: (tracker: RequestTracker) => T | Promise<T>): Promise<T> {
+    functionArg(fn, 'track', 'fn')
     const t = this.startRequest(options)
     try {
       const r = await fn(t)
@@ -104,7 +106,7 @@ export class FrontendMetrics implements TrackerSink {
   /** Sets the model configuration gauges given (integers). */
   setModelConfig(model: string, config: ModelConfig): void {
     checkModel(model)
-    for (const [k, v] of Object.entries(config)) {
+    for (const [k, v] of Object.entries(optionsArg<ModelConfig>(config, 'setModelConfig', 'config'))) {
       if (!(k in MODEL_GAUGES)) throw new ConfigError('ERR_DYNAMO_CONFIG', `unknown model config '${k}' (one of ${Object.keys(MODEL_GAUGES).join(', ')})`)
       if (v === undefined) continue
       this.families.modelConfig[k as ModelConfigKey].set(v, { model })
@@ -165,15 +167,13 @@ export function releaseFrontendMetrics(shared: Shared): void {
 }
 
 /** @internal One set per runtime and prefix: asking again returns it; other bucket options conflict. */
-export function frontendMetricsOf(shared: Shared, options: FrontendMetricsOptions = {}): FrontendMetrics {
-  if (options === null || typeof options !== 'object') throw new ConfigError('ERR_DYNAMO_CONFIG', 'frontendMetrics options must be an object')
-  if (options.prefix !== undefined && typeof options.prefix !== 'string') {
-    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics prefix must be a string, got ${typeof options.prefix}`)
-  }
-  const overrides = Object.entries(options.buckets ?? {}).map(([key, b]) => {
-    const o = b as LogBucketsOptions | undefined
+export function frontendMetricsOf(shared: Shared, given?: FrontendMetricsOptions): FrontendMetrics {
+  const options = optionsArg<FrontendMetricsOptions>(given, 'frontendMetrics')
+  stringOption(options.prefix, 'frontendMetrics', 'options.prefix')
+  const overrides = Object.entries(optionsArg(options.buckets, 'frontendMetrics', 'options.buckets')).map(([key, b]) => {
+    const o = optionsArg<LogBucketsOptions>(b, 'frontendMetrics', `options.buckets.${key}`)
     const num = (v: unknown, what: string): number => {
-      if (typeof v !== 'number') throw new ConfigError('ERR_DYNAMO_CONFIG', `frontend histogram '${key}': ${what} must be a number`)
+      if (typeof v !== 'number') throw argError('ERR_DYNAMO_CONFIG', 'frontendMetrics', `options.buckets.${key}.${what}`, v, 'a number')
       return v
     }
     const count = num(o?.count, 'count')
@@ -186,11 +186,11 @@ export function frontendMetricsOf(shared: Shared, options: FrontendMetricsOption
   const buckets = Object.fromEntries(config.histograms.map((h) => [h.key, h.buckets])) as Record<FrontendHistogramKey, number[]>
   const clock = options.clock ?? 'coarse'
   if (clock !== 'coarse' && clock !== 'precise') {
-    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics clock must be 'coarse' or 'precise', got ${String(clock)}`)
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics clock must be 'coarse' or 'precise', got ${show(clock)}`)
   }
   const tick = options.clockTickUs ?? CLOCK_TICK_US
   if (typeof tick !== 'number' || !Number.isInteger(tick) || tick < 50 || tick > 100_000) {
-    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics clockTickUs must be an integer from 50 to 100000, got ${String(tick)}`)
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics clockTickUs must be an integer from 50 to 100000, got ${show(tick)}`)
   }
   const key = JSON.stringify([config.histograms, clock, clock === 'coarse' ? tick : 0])
   let r = sets.get(shared)

@@ -1,3 +1,4 @@
+import { argError, show, stringArg, stringsArg } from '../binding/args'
 import { call, InvalidBucketsError, InvalidLabelError } from '../binding/errors'
 import {
   type Counter,
@@ -30,19 +31,41 @@ export interface HistogramOptions {
 
 type Kind = 'counter' | 'intcounter' | 'gauge' | 'intgauge' | 'histogram'
 
-/** @internal Const labels as `[key, value]` string pairs, the form the binding takes. */
-export function pairs(c: ConstLabels | undefined): string[][] {
+/** A const label value: a string (well-formed) or a number, as a variable label value may be. */
+function constValue(v: unknown, where: string, arg: string): string {
+  if (typeof v === 'number') return String(v)
+  return stringArg(v, 'ERR_DYNAMO_INVALID_LABEL', where, arg)
+}
+
+/**
+ * @internal Const labels as `[key, value]` string pairs, the form the binding takes; `where` and
+ * `arg` name the call and argument in the error of a bad one.
+ */
+export function pairs(c: unknown, where = 'constLabels', arg = 'constLabels'): string[][] {
   if (c === undefined || c === null) return []
-  if (!Array.isArray(c)) return Object.entries(c).map(([k, v]) => [String(k), String(v)])
-  return (c as readonly unknown[]).map((pair) => {
+  if (typeof c !== 'object') throw argError('ERR_DYNAMO_INVALID_LABEL', where, arg, c, 'an object of label values or an array of [key, value] pairs')
+  if (!Array.isArray(c)) {
+    return Object.entries(c).map(([k, v]) => [stringArg(k, 'ERR_DYNAMO_INVALID_LABEL', where, `${arg} key`), constValue(v, where, `${arg}.${k}`)])
+  }
+  return (c as readonly unknown[]).map((pair, i) => {
     // `['method']` would otherwise destructure its string into the pair ('m', 'e').
     if (!Array.isArray(pair) || pair.length !== 2) {
       throw new InvalidLabelError(
         'ERR_DYNAMO_INVALID_LABEL',
-        `const labels as pairs must be [key, value] arrays; got ${JSON.stringify(pair) ?? typeof pair} (variable label names go to a create*Vec constructor)`,
+        `${where}: const labels as pairs must be [key, value] arrays; got ${show(pair)} at ${arg}[${i}] (variable label names go to a create*Vec constructor)`,
       )
     }
-    return [String(pair[0]), String(pair[1])]
+    return [stringArg(pair[0], 'ERR_DYNAMO_INVALID_LABEL', where, `${arg}[${i}][0]`), constValue(pair[1], where, `${arg}[${i}][1]`)]
+  })
+}
+
+/** Histogram buckets: an array of numbers (the core checks they are finite and increasing). */
+function bucketsArg(v: unknown, where: string): number[] | undefined {
+  if (v === undefined) return undefined
+  if (!Array.isArray(v)) throw argError('ERR_DYNAMO_INVALID_BUCKETS', where, 'buckets', v, 'an array of numbers')
+  return v.map((b: unknown, i) => {
+    if (typeof b !== 'number') throw argError('ERR_DYNAMO_INVALID_BUCKETS', where, `buckets[${i}]`, b, 'a number')
+    return b
   })
 }
 
@@ -50,17 +73,18 @@ export function pairs(c: ConstLabels | undefined): string[][] {
  * The options argument of the histogram constructors: an array there is prom-client's and
  * Dynamo's buckets habit, which would otherwise be silently ignored.
  */
-function histogramOptions(method: string, options: unknown): HistogramOptions | undefined {
-  if (options === undefined || options === null) return undefined
+function histogramOptions(method: string, options: unknown): { buckets?: number[]; constLabels?: unknown } {
+  if (options === undefined || options === null) return {}
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw new InvalidBucketsError(
       'ERR_DYNAMO_INVALID_BUCKETS',
       Array.isArray(options)
-        ? `${method}: buckets go in the options object: ${method}(..., { buckets: [${options.join(', ')}] })`
-        : `${method}: options must be an object { buckets?, constLabels? }; got ${typeof options}`,
+        ? `${method}: buckets go in the options object: ${method}(..., { buckets: [${options.map(show).join(', ')}] })`
+        : `${method}: options must be an object { buckets?, constLabels? }; got ${show(options)}`,
     )
   }
-  return options as HistogramOptions
+  const o = options as HistogramOptions
+  return { buckets: bucketsArg(o.buckets, method), constLabels: o.constLabels }
 }
 
 /**
@@ -75,64 +99,65 @@ export class Metrics {
     private readonly node: number,
   ) {}
 
+  /** Checks the arguments of constructor `method` as JS values, then lets the core create the family. */
   private family(
+    method: string,
     kind: Kind,
     vec: boolean,
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    constLabels: ConstLabels | undefined,
-    buckets?: readonly number[],
+    name: unknown,
+    help: unknown,
+    labelNames: unknown,
+    constLabels: unknown,
+    buckets?: number[],
   ): FamilyHandle {
-    const info = call(() =>
-      this.rt.createFamily(this.node, {
-        kind,
-        vec,
-        name,
-        help,
-        labelNames: [...labelNames],
-        constLabels: pairs(constLabels),
-        buckets: buckets === undefined ? undefined : [...buckets],
-      }),
-    )
+    const options = {
+      kind,
+      vec,
+      name: stringArg(name, 'ERR_DYNAMO_INVALID_NAME', method, 'name', true),
+      help: stringArg(help, 'ERR_DYNAMO_INVALID_HELP', method, 'help'),
+      labelNames: vec ? stringsArg(labelNames, 'ERR_DYNAMO_INVALID_LABEL', method, 'labelNames') : [],
+      constLabels: pairs(constLabels, method),
+      buckets,
+    }
+    const info = call(() => this.rt.createFamily(this.node, options))
     return { rt: this.rt, store: this.store, info }
   }
 
   createCounter(name: string, help: string, constLabels?: ConstLabels): Counter {
-    return scalarCounter(this.family('counter', false, name, help, [], constLabels))
+    return scalarCounter(this.family('createCounter', 'counter', false, name, help, [], constLabels))
   }
 
   createIntCounter(name: string, help: string, constLabels?: ConstLabels): IntCounter {
-    return scalarIntCounter(this.family('intcounter', false, name, help, [], constLabels))
+    return scalarIntCounter(this.family('createIntCounter', 'intcounter', false, name, help, [], constLabels))
   }
 
   createGauge(name: string, help: string, constLabels?: ConstLabels): Gauge {
-    return scalar(this.family('gauge', false, name, help, [], constLabels), (s, o, d) => new Gauge(s, o, d))
+    return scalar(this.family('createGauge', 'gauge', false, name, help, [], constLabels), (s, o, d) => new Gauge(s, o, d))
   }
 
   createIntGauge(name: string, help: string, constLabels?: ConstLabels): IntGauge {
-    return scalar(this.family('intgauge', false, name, help, [], constLabels), (s, o, d) => new IntGauge(s, o, d))
+    return scalar(this.family('createIntGauge', 'intgauge', false, name, help, [], constLabels), (s, o, d) => new IntGauge(s, o, d))
   }
 
   createHistogram(name: string, help: string, options?: HistogramOptions): Histogram {
     const o = histogramOptions('createHistogram', options)
-    return scalarHistogram(this.family('histogram', false, name, help, [], o?.constLabels, o?.buckets))
+    return scalarHistogram(this.family('createHistogram', 'histogram', false, name, help, [], o.constLabels, o.buckets))
   }
 
   createCounterVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): CounterVec<L> {
-    return new CounterVec(this.family('counter', true, name, help, labelNames, constLabels), labelNames)
+    return new CounterVec(this.family('createCounterVec', 'counter', true, name, help, labelNames, constLabels), labelNames)
   }
 
   createIntCounterVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): IntCounterVec<L> {
-    return new IntCounterVec(this.family('intcounter', true, name, help, labelNames, constLabels), labelNames)
+    return new IntCounterVec(this.family('createIntCounterVec', 'intcounter', true, name, help, labelNames, constLabels), labelNames)
   }
 
   createGaugeVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): GaugeVec<L> {
-    return new GaugeVec(this.family('gauge', true, name, help, labelNames, constLabels), labelNames)
+    return new GaugeVec(this.family('createGaugeVec', 'gauge', true, name, help, labelNames, constLabels), labelNames)
   }
 
   createIntGaugeVec<L extends string>(name: string, help: string, labelNames: readonly L[], constLabels?: ConstLabels): IntGaugeVec<L> {
-    return new IntGaugeVec(this.family('intgauge', true, name, help, labelNames, constLabels), labelNames)
+    return new IntGaugeVec(this.family('createIntGaugeVec', 'intgauge', true, name, help, labelNames, constLabels), labelNames)
   }
 
   createHistogramVec<L extends string>(
@@ -142,7 +167,7 @@ export class Metrics {
     options?: HistogramOptions,
   ): HistogramVec<L> {
     const o = histogramOptions('createHistogramVec', options)
-    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets)
+    const h = this.family('createHistogramVec', 'histogram', true, name, help, labelNames, o.constLabels, o.buckets)
     return new HistogramVec(h, labelNames)
   }
 }
