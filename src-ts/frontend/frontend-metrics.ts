@@ -1,4 +1,4 @@
-import { argError, functionArg, optionsArg, show, stringOption } from '../binding/args'
+import { argError, functionArg, optionsArg, show, stringOption, wellFormed } from '../binding/args'
 import { call, ConfigError } from '../binding/errors'
 import { native } from '../binding/native'
 import { acquireClock, CLOCK_TICK_US, releaseClock } from './clock'
@@ -81,7 +81,9 @@ export class FrontendMetrics implements TrackerSink {
     if (options === null || typeof options !== 'object') throw labelError('startRequest options', options, 'must be an object')
     const endpoint = options.endpoint ?? 'chat_completions'
     const requestType = options.requestType ?? 'stream'
-    if (typeof endpoint !== 'string' || endpoint === '') throw labelError('endpoint', endpoint, 'must be a non-empty string')
+    if (typeof endpoint !== 'string' || endpoint === '' || !wellFormed(endpoint)) {
+      throw labelError('endpoint', endpoint, 'must be a non-empty string of well-formed Unicode')
+    }
     if (!REQUEST_TYPES.includes(requestType)) throw labelError('requestType', requestType, "must be 'stream' or 'unary'")
     return new RequestTracker(this, this.series(options.model), this.clk, options.model, endpoint, requestType)
   }
@@ -147,7 +149,7 @@ export class FrontendMetrics implements TrackerSink {
 }
 
 function checkModel(model: unknown): asserts model is string {
-  if (typeof model !== 'string' || model === '') throw labelError('model', model, 'must be a non-empty string')
+  if (typeof model !== 'string' || model === '' || !wellFormed(model)) throw labelError('model', model, 'must be a non-empty string of well-formed Unicode')
 }
 
 interface RuntimeSets {
