@@ -13,9 +13,12 @@ import { type MetricsError, typedError } from './errors'
 /** Matches a lone surrogate only: with the `u` flag a paired one is one code point. */
 const LONE_SURROGATE = /\p{Surrogate}/u
 
+/** `String.prototype.isWellFormed` (Node 20+; V8 answers a one-byte string without a scan), else the regex. */
+const isWellFormed = (String.prototype as { isWellFormed?: () => boolean }).isWellFormed
+
 /** Whether `s` has a UTF-8 form (no lone surrogate). */
 export function wellFormed(s: string): boolean {
-  return !LONE_SURROGATE.test(s)
+  return isWellFormed !== undefined ? isWellFormed.call(s) : !LONE_SURROGATE.test(s)
 }
 
 /** The longest delay a Node timer takes (ms): the bound of every timeout argument. */
