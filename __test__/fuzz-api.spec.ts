@@ -5,8 +5,7 @@
 // hang is seen from here. Asserted: the child exits by itself within the bound, every rejection
 // is a typed error (`MetricsError`, code `ERR_DYNAMO_*`) whose message names the argument, every
 // accepted value reads back exactly (get/getSum/getCount, help text, const labels and the parsed
-// scrape against a model),
-// and promtool finds no parse error in the final scrape text.
+// scrape against a model), and promtool finds no parse error in the final scrape text.
 // Seed: FUZZ_SEED reproduces a run (printed on every run and in every failure); FUZZ_CALLS
 // changes the count. Figures of the last run: docs/reliability.md.
 import { spawn, spawnSync } from 'node:child_process'
