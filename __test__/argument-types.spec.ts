@@ -229,6 +229,12 @@ describe('frontend metrics', () => {
     expect(t.finish()).toBe(true)
     for (const v of NOT_FUNCTION) await expectTyped(() => fm.track({ model: 'm' }, v as never), InvalidArgumentError, 'track', 'fn')
     for (const v of [null, 5, 'x', 5n]) await expectTyped(() => fm.setModelConfig('m', v as never), ConfigError, 'setModelConfig', 'config')
+    // A key of Object.prototype is no model config key (it once reached `.set is not a function`).
+    for (const k of ['valueOf', 'constructor', 'toString']) await expectTyped(() => fm.setModelConfig('m', { [k]: 1 } as never), ConfigError, `unknown model config '${k}'`)
+    // A refused call sets none of its gauges.
+    fm.setModelConfig('m', { totalKvBlocks: 7 })
+    await expectTyped(() => fm.setModelConfig('m', { totalKvBlocks: 9, contextLength: 1.5 }), MetricsError, 'setModelConfig(1.5)')
+    expect(fm.families.modelConfig.totalKvBlocks.get({ model: 'm' })).toBe(7)
   })
 })
 

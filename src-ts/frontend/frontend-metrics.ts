@@ -1,5 +1,6 @@
 import { argError, functionArg, optionsArg, show, stringOption, wellFormed } from '../binding/args'
 import { call, ConfigError } from '../binding/errors'
+import { INTEGER, invalidValue } from '../metrics/values'
 import { native } from '../binding/native'
 import { acquireClock, CLOCK_TICK_US, releaseClock } from './clock'
 import type { Shared } from '../plane/state'
@@ -108,12 +109,16 @@ export class FrontendMetrics implements TrackerSink {
   /** Sets the model configuration gauges given (integers). */
   setModelConfig(model: string, config: ModelConfig): void {
     checkModel(model)
-    for (const [k, v] of Object.entries(optionsArg<ModelConfig>(config, 'setModelConfig', 'config'))) {
-      if (!(k in MODEL_GAUGES)) throw new ConfigError('ERR_DYNAMO_CONFIG', `unknown model config '${k}' (one of ${Object.keys(MODEL_GAUGES).join(', ')})`)
-      if (v === undefined) continue
-      this.families.modelConfig[k as ModelConfigKey].set(v, { model })
+    const entries = Object.entries(optionsArg<ModelConfig>(config, 'setModelConfig', 'config'))
+    // Every key and value is checked before the first gauge is set: a refused call sets none.
+    for (const [k, v] of entries) {
+      // Own keys only: `in` would take `valueOf` or `constructor` for a model config key.
+      if (!Object.prototype.hasOwnProperty.call(MODEL_GAUGES, k)) throw new ConfigError('ERR_DYNAMO_CONFIG', `unknown model config '${k}' (one of ${Object.keys(MODEL_GAUGES).join(', ')})`)
+      if (v !== undefined && !Number.isInteger(v)) throw invalidValue(this.families.modelConfig[k as ModelConfigKey].name, 'setModelConfig', v, INTEGER)
     }
+    for (const [k, v] of entries) if (v !== undefined) this.families.modelConfig[k as ModelConfigKey].set(v, { model })
   }
+
 
   /** @internal */
   countRequest(model: string, endpoint: string, requestType: string, status: string, errorType: string): void {
