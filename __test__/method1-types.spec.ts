@@ -1,7 +1,7 @@
 // Method 1 wire types through the public entry: one validation (the core's field table), typed
 // errors naming the field, for publish(), publishKvHitRate() and the aggregator's options.
 import { describe, expect, it } from 'vitest'
-import { ConfigError, DistributedRuntime, InvalidValueError, KvMetricsAggregator, WorkerMetricsPublisher, publishKvHitRate } from '../dist/cjs/index.js'
+import { ConfigError, DistributedRuntime, InvalidArgumentError, InvalidValueError, KvMetricsAggregator, WorkerMetricsPublisher, publishKvHitRate } from '../dist/cjs/index.js'
 import { fpm } from './method1-helpers'
 
 function thrown(f: () => unknown): InvalidValueError {
@@ -74,7 +74,9 @@ describe('KvHitRateEvent and aggregator options', () => {
       expect(() => new KvMetricsAggregator(c, { pollIntervalMs: 0 })).toThrow(ConfigError)
       expect(() => new KvMetricsAggregator(c, { pollTimeoutMs: 1.5 })).toThrow(/pollTimeoutMs/)
       expect(() => new KvMetricsAggregator(c, { pollIntervalMs: 500, staleAfterMs: 600 })).toThrow(/staleAfterMs/)
-      expect(() => new KvMetricsAggregator({} as never)).toThrow(TypeError)
+      // Not a Component: the typed argument error, not a plain TypeError.
+      expect(() => new KvMetricsAggregator({} as never)).toThrow(InvalidArgumentError)
+      expect(() => new KvMetricsAggregator({} as never)).toThrow(/KvMetricsAggregator: component must be a Component/)
     } finally {
       await rt.shutdown()
     }

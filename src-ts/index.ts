@@ -63,6 +63,7 @@ export {
   NatsError,
   HandlerError,
   EndpointError,
+  InvalidArgumentError,
   ScrapeError,
 } from './binding/errors'
 /** Prometheus's default histogram buckets (defined once, in the Rust core). */

@@ -41,6 +41,11 @@ export class HandlerError extends MetricsError {}
 /** Serving or calling an endpoint went wrong: served twice, no instance to call. */
 export class EndpointError extends MetricsError {}
 /**
+ * An argument of the wrong type or shape where no narrower class applies: a callback that is not
+ * a function, a request that is not a JSON value, a Component where a Namespace belongs.
+ */
+export class InvalidArgumentError extends MetricsError {}
+/**
  * `prometheusMetricsFmt()` cannot answer: the text is longer than a JS string can be (scrape
  * `/metrics` instead), or a metrics callback awaits the scrape that is waiting for it.
  */
@@ -63,6 +68,7 @@ const classes: Record<ErrorCode, ErrorClass> = {
   ERR_DYNAMO_NATS: NatsError,
   ERR_DYNAMO_HANDLER: HandlerError,
   ERR_DYNAMO_ENDPOINT: EndpointError,
+  ERR_DYNAMO_INVALID_ARGUMENT: InvalidArgumentError,
   ERR_DYNAMO_SCRAPE: ScrapeError,
 }
 
@@ -75,6 +81,11 @@ function isErrorCode(code: unknown): code is ErrorCode {
 /** The typed error of a code and message that came across as data (a field, not a throw). */
 export function fromCode(code: string, message: string): Error {
   return isErrorCode(code) ? new classes[code](code, message) : new Error(message)
+}
+
+/** A new error of `code`'s class. */
+export function typedError(code: ErrorCode, message: string): MetricsError {
+  return new classes[code](code, message)
 }
 
 /** Turns a native error (the binding throws it with the core's code as `error.code`) into its typed class. */

@@ -1,4 +1,6 @@
+import { argError, functionArg, optionsArg, show, stringOption, wellFormed } from '../binding/args'
 import { call, ConfigError } from '../binding/errors'
+import { INTEGER, invalidValue } from '../metrics/values'
 import { native } from '../binding/native'
 import { acquireClock, CLOCK_TICK_US, releaseClock } from './clock'
 import type { Shared } from '../plane/state'
@@ -80,7 +82,9 @@ export class FrontendMetrics implements TrackerSink {
     if (options === null || typeof options !== 'object') throw labelError('startRequest options', options, 'must be an object')
     const endpoint = options.endpoint ?? 'chat_completions'
     const requestType = options.requestType ?? 'stream'
-    if (typeof endpoint !== 'string' || endpoint === '') throw labelError('endpoint', endpoint, 'must be a non-empty string')
+    if (typeof endpoint !== 'string' || endpoint === '' || !wellFormed(endpoint)) {
+      throw labelError('endpoint', endpoint, 'must be a non-empty string of well-formed Unicode')
+    }
     if (!REQUEST_TYPES.includes(requestType)) throw labelError('requestType', requestType, "must be 'stream' or 'unary'")
     return new RequestTracker(this, this.series(options.model), this.clk, options.model, endpoint, requestType)
   }
@@ -90,6 +94,7 @@ export class FrontendMetrics implements TrackerSink {
    * as success, a throw or rejection as `error`/`internal` (then rethrows).
    */
   async track<T>(options: StartRequestOptions, fn: (tracker: RequestTracker) => T | Promise<T>): Promise<T> {
+    functionArg(fn, 'track', 'fn')
     const t = this.startRequest(options)
     try {
       const r = await fn(t)
@@ -104,12 +109,16 @@ export class FrontendMetrics implements TrackerSink {
   /** Sets the model configuration gauges given (integers). */
   setModelConfig(model: string, config: ModelConfig): void {
     checkModel(model)
-    for (const [k, v] of Object.entries(config)) {
-      if (!(k in MODEL_GAUGES)) throw new ConfigError('ERR_DYNAMO_CONFIG', `unknown model config '${k}' (one of ${Object.keys(MODEL_GAUGES).join(', ')})`)
-      if (v === undefined) continue
-      this.families.modelConfig[k as ModelConfigKey].set(v, { model })
+    const entries = Object.entries(optionsArg<ModelConfig>(config, 'setModelConfig', 'config'))
+    // Every key and value is checked before the first gauge is set: a refused call sets none.
+    for (const [k, v] of entries) {
+      // Own keys only: `in` would take `valueOf` or `constructor` for a model config key.
+      if (!Object.prototype.hasOwnProperty.call(MODEL_GAUGES, k)) throw new ConfigError('ERR_DYNAMO_CONFIG', `unknown model config '${k}' (one of ${Object.keys(MODEL_GAUGES).join(', ')})`)
+      if (v !== undefined && !Number.isInteger(v)) throw invalidValue(this.families.modelConfig[k as ModelConfigKey].name, 'setModelConfig', v, INTEGER)
     }
+    for (const [k, v] of entries) if (v !== undefined) this.families.modelConfig[k as ModelConfigKey].set(v, { model })
   }
+
 
   /** @internal */
   countRequest(model: string, endpoint: string, requestType: string, status: string, errorType: string): void {
@@ -145,7 +154,7 @@ export class FrontendMetrics implements TrackerSink {
 }
 
 function checkModel(model: unknown): asserts model is string {
-  if (typeof model !== 'string' || model === '') throw labelError('model', model, 'must be a non-empty string')
+  if (typeof model !== 'string' || model === '' || !wellFormed(model)) throw labelError('model', model, 'must be a non-empty string of well-formed Unicode')
 }
 
 interface RuntimeSets {
@@ -165,15 +174,13 @@ export function releaseFrontendMetrics(shared: Shared): void {
 }
 
 /** @internal One set per runtime and prefix: asking again returns it; other bucket options conflict. */
-export function frontendMetricsOf(shared: Shared, options: FrontendMetricsOptions = {}): FrontendMetrics {
-  if (options === null || typeof options !== 'object') throw new ConfigError('ERR_DYNAMO_CONFIG', 'frontendMetrics options must be an object')
-  if (options.prefix !== undefined && typeof options.prefix !== 'string') {
-    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics prefix must be a string, got ${typeof options.prefix}`)
-  }
-  const overrides = Object.entries(options.buckets ?? {}).map(([key, b]) => {
-    const o = b as LogBucketsOptions | undefined
+export function frontendMetricsOf(shared: Shared, given?: FrontendMetricsOptions): FrontendMetrics {
+  const options = optionsArg<FrontendMetricsOptions>(given, 'frontendMetrics')
+  stringOption(options.prefix, 'frontendMetrics', 'options.prefix')
+  const overrides = Object.entries(optionsArg(options.buckets, 'frontendMetrics', 'options.buckets')).map(([key, b]) => {
+    const o = optionsArg<LogBucketsOptions>(b, 'frontendMetrics', `options.buckets.${key}`)
     const num = (v: unknown, what: string): number => {
-      if (typeof v !== 'number') throw new ConfigError('ERR_DYNAMO_CONFIG', `frontend histogram '${key}': ${what} must be a number`)
+      if (typeof v !== 'number') throw argError('ERR_DYNAMO_CONFIG', 'frontendMetrics', `options.buckets.${key}.${what}`, v, 'a number')
       return v
     }
     const count = num(o?.count, 'count')
@@ -186,11 +193,11 @@ export function frontendMetricsOf(shared: Shared, options: FrontendMetricsOption
   const buckets = Object.fromEntries(config.histograms.map((h) => [h.key, h.buckets])) as Record<FrontendHistogramKey, number[]>
   const clock = options.clock ?? 'coarse'
   if (clock !== 'coarse' && clock !== 'precise') {
-    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics clock must be 'coarse' or 'precise', got ${String(clock)}`)
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics clock must be 'coarse' or 'precise', got ${show(clock)}`)
   }
   const tick = options.clockTickUs ?? CLOCK_TICK_US
   if (typeof tick !== 'number' || !Number.isInteger(tick) || tick < 50 || tick > 100_000) {
-    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics clockTickUs must be an integer from 50 to 100000, got ${String(tick)}`)
+    throw new ConfigError('ERR_DYNAMO_CONFIG', `frontendMetrics clockTickUs must be an integer from 50 to 100000, got ${show(tick)}`)
   }
   const key = JSON.stringify([config.histograms, clock, clock === 'coarse' ? tick : 0])
   let r = sets.get(shared)

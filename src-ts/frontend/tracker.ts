@@ -1,3 +1,4 @@
+import { optionsArg, show } from '../binding/args'
 import { InvalidLabelError } from '../binding/errors'
 import { invalidValue } from '../metrics/values'
 import type { Histogram, IntCounter, IntGauge } from '../metrics'
@@ -79,7 +80,7 @@ const STREAMING = 1
 const DONE = 2
 
 export function labelError(what: string, value: unknown, rule: string): InvalidLabelError {
-  return new InvalidLabelError('ERR_DYNAMO_INVALID_LABEL', `frontend ${what} ${JSON.stringify(value) ?? String(value)}: ${rule}`)
+  return new InvalidLabelError('ERR_DYNAMO_INVALID_LABEL', `frontend ${what} ${show(value)}: ${rule}`)
 }
 
 function checkTokens(metric: string, method: string, v: unknown): number | undefined {
@@ -146,7 +147,7 @@ export class RequestTracker {
     const now = this.clk === null ? performance.now() : this.clk[0]
     let k = 1
     if (n !== undefined) {
-      if (!(n >= 0) || n % 1 !== 0) throw invalidValue(this.m.outputTokens.name, 'token', n, 'token counts must be integers >= 0')
+      if (typeof n !== 'number' || !(n >= 0) || n % 1 !== 0) throw invalidValue(this.m.outputTokens.name, 'token', n, 'token counts must be integers >= 0')
       if (n === 0) return
       k = n
     }
@@ -169,7 +170,8 @@ export class RequestTracker {
    * (and queued, when no token came) go down. Returns false, recording nothing, when it had
    * already ended. Bad options throw a typed error and leave the request open.
    */
-  finish(options: FinishOptions = {}): boolean {
+  finish(given?: FinishOptions): boolean {
+    const options = optionsArg<FinishOptions>(given, 'finish', 'options', 'ERR_DYNAMO_INVALID_ARGUMENT')
     if (this.state === DONE) return false
     const status = options.status ?? 'success'
     if (!STATUSES.includes(status)) throw labelError('status', status, `must be one of ${STATUSES.join(', ')}`)
@@ -196,7 +198,8 @@ export class RequestTracker {
    * The client went away: `disconnected_clients` goes up and the request ends as
    * `status="error", error_type="cancelled"`. Returns false when it had already ended.
    */
-  disconnected(options: Pick<FinishOptions, 'inputTokens' | 'cachedTokens'> = {}): boolean {
+  disconnected(given?: Pick<FinishOptions, 'inputTokens' | 'cachedTokens'>): boolean {
+    const options = optionsArg<FinishOptions>(given, 'disconnected', 'options', 'ERR_DYNAMO_INVALID_ARGUMENT')
     if (this.state === DONE) return false
     const done = this.finish({
       inputTokens: options.inputTokens,

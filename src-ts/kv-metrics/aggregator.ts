@@ -1,3 +1,4 @@
+import { functionOption, numberOption, optionsArg, stringArg, stringOption } from '../binding/args'
 import { call, callAsync } from '../binding/errors'
 import { native } from '../binding/native'
 import type { Component } from '../runtime/levels'
@@ -36,10 +37,14 @@ export class KvMetricsAggregator {
 
   constructor(
     private readonly component: Component,
-    options: KvMetricsAggregatorOptions = {},
+    given?: KvMetricsAggregatorOptions,
   ) {
-    const { rt, namespace, component: name } = componentParts(component)
-    this.endpoint = options.endpoint ?? native.kvLoadMetricsEndpoint()
+    const where = 'KvMetricsAggregator'
+    const { rt, namespace, component: name } = componentParts(component, where)
+    const options = optionsArg<KvMetricsAggregatorOptions>(given, where)
+    for (const k of ['pollIntervalMs', 'pollTimeoutMs', 'staleAfterMs'] as const) numberOption(options[k], where, `options.${k}`)
+    functionOption(options.onWarning, where, 'options.onWarning')
+    this.endpoint = stringOption(options.endpoint, where, 'options.endpoint') ?? native.kvLoadMetricsEndpoint()
     const n = call(() =>
       rt.kvAggregatorStart(namespace, name, this.endpoint, options.pollIntervalMs, options.pollTimeoutMs, options.staleAfterMs),
     )
@@ -81,8 +86,12 @@ export class KvMetricsAggregator {
    * The `llm_*` metrics of Dynamo's `metrics` component in Prometheus text, labelled `component`
    * and `endpoint` (default: this component's and endpoint's names).
    */
-  prometheusMetricsFmt(labels: { component?: string; endpoint?: string } = {}): string {
-    return this.native.render(labels.component ?? this.component.name, labels.endpoint ?? this.endpoint)
+  prometheusMetricsFmt(given?: { component?: string; endpoint?: string }): string {
+    const where = 'KvMetricsAggregator.prometheusMetricsFmt'
+    const labels = optionsArg<{ component?: string; endpoint?: string }>(given, where, 'labels', 'ERR_DYNAMO_INVALID_LABEL')
+    const component = labels.component === undefined ? this.component.name : stringArg(labels.component, 'ERR_DYNAMO_INVALID_LABEL', where, 'labels.component')
+    const endpoint = labels.endpoint === undefined ? this.endpoint : stringArg(labels.endpoint, 'ERR_DYNAMO_INVALID_LABEL', where, 'labels.endpoint')
+    return this.native.render(component, endpoint)
   }
 
   /** Stops polling and listening. */

@@ -1,5 +1,6 @@
 import { callAsync, EndpointError, InvalidValueError } from '../binding/errors'
-import type { ConstLabels } from '../metrics/constructors'
+import { optionsArg, stringOption } from '../binding/args'
+import { type ConstLabels, pairs } from '../metrics/constructors'
 import type { Gauge } from '../metrics'
 import { native } from '../binding/native'
 import type { Component, Namespace } from '../runtime/levels'
@@ -27,10 +28,11 @@ const shared = new WeakMap<Component, Map<string, Gauge[]>>()
 function gaugesOf(component: Component, labels: ConstLabels | undefined): Gauge[] {
   let byLabels = shared.get(component)
   if (byLabels === undefined) shared.set(component, (byLabels = new Map()))
-  const key = JSON.stringify(labels === undefined ? [] : Array.isArray(labels) ? labels : Object.entries(labels))
+  const given = pairs(labels, 'createEndpoint', 'metricsLabels')
+  const key = JSON.stringify(given)
   let g = byLabels.get(key)
   if (g === undefined) {
-    g = GAUGES.map(([n, help]) => component.metrics.createGauge(n, help, labels))
+    g = GAUGES.map(([n, help]) => component.metrics.createGauge(n, help, given as [string, string][]))
     byLabels.set(key, g)
   }
   return g
@@ -90,10 +92,11 @@ export class WorkerMetricsPublisher {
    * Serves the `load_metrics` endpoint of `component` over NATS and registers the
    * `dynamo_component_kvstats_*` gauges on it (with `metricsLabels` as const labels).
    */
-  async createEndpoint(component: Component, metricsLabels?: ConstLabels, options: CreateEndpointOptions = {}): Promise<void> {
+  async createEndpoint(component: Component, metricsLabels?: ConstLabels, options?: CreateEndpointOptions): Promise<void> {
     if (this.native !== null) throw new EndpointError('ERR_DYNAMO_ENDPOINT', 'this WorkerMetricsPublisher already serves an endpoint')
-    const { rt, namespace, component: name } = componentParts(component)
-    const endpoint = options.endpoint ?? native.kvLoadMetricsEndpoint()
+    const { rt, namespace, component: name } = componentParts(component, 'createEndpoint')
+    const o = optionsArg<CreateEndpointOptions>(options, 'createEndpoint')
+    const endpoint = stringOption(o.endpoint, 'createEndpoint', 'options.endpoint') ?? native.kvLoadMetricsEndpoint()
     const gauges = gaugesOf(component, metricsLabels)
     this.native = await callAsync(() => rt.kvPublisherStart(namespace, name, endpoint, newInstance()))
     this.gauges = gauges
@@ -174,7 +177,7 @@ export class WorkerMetricsPublisher {
 
 /** Sends a `KvHitRateEvent` to `namespace.<ns>.kv-hit-rate` (validated by the core: a typed error names the field). */
 export async function publishKvHitRate(namespace: Namespace, event: KvHitRateEvent): Promise<void> {
-  const { rt, namespace: ns } = namespaceParts(namespace)
+  const { rt, namespace: ns } = namespaceParts(namespace, 'publishKvHitRate')
   let json: string
   try {
     json = JSON.stringify(event) ?? 'null'

@@ -1,3 +1,4 @@
+import { argError, show, stringArg, stringsArg } from '../binding/args'
 import { call, ConfigError, InvalidBucketsError, InvalidLabelError } from '../binding/errors'
 import {
   type Counter,
@@ -60,23 +61,26 @@ interface FamilyLimits {
   ttlSeconds?: number
 }
 
+/** A metric name as errors quote it (Rust's rules quote it the same way). */
+const metricName = (name: unknown): string => (typeof name === 'string' ? `'${name}'` : show(name))
+
 /** A number option of `options`, or undefined; anything else is a ConfigError naming it. */
-function numberOption(method: string, name: string, options: object, key: keyof FamilyLimits, expected: string): number | undefined {
+function numberOption(method: string, name: unknown, options: object, key: keyof FamilyLimits, expected: string): number | undefined {
   const v: unknown = (options as FamilyLimits)[key]
   if (v === undefined || typeof v === 'number') return v
   throw new ConfigError(
     'ERR_DYNAMO_CONFIG',
-    `${method} '${name}': invalid option ${key} value ${typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v}: expected ${expected}`,
+    `${method} ${metricName(name)}: invalid option ${key} value ${typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v}: expected ${expected}`,
   )
 }
 
 /** `maxSeries` and `ttlSeconds` of a Vec's options. */
-function vecLimits(method: string, name: string, options: VecOptions | undefined): FamilyLimits {
+function vecLimits(method: string, name: unknown, options: VecOptions | undefined): FamilyLimits {
   if (options === undefined || options === null) return {}
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw new ConfigError(
       'ERR_DYNAMO_CONFIG',
-      `${method} '${name}': options must be an object { maxSeries?, ttlSeconds? }; got ${Array.isArray(options) ? 'an array' : typeof options}`,
+      `${method} ${metricName(name)}: options must be an object { maxSeries?, ttlSeconds? }; got ${Array.isArray(options) ? 'an array' : typeof options}`,
     )
   }
   return {
@@ -87,19 +91,41 @@ function vecLimits(method: string, name: string, options: VecOptions | undefined
 
 type Kind = 'counter' | 'intcounter' | 'gauge' | 'intgauge' | 'histogram'
 
-/** @internal Const labels as `[key, value]` string pairs, the form the binding takes. */
-export function pairs(c: ConstLabels | undefined): string[][] {
+/** A const label value: a string (well-formed) or a number, as a variable label value may be. */
+function constValue(v: unknown, where: string, arg: string): string {
+  if (typeof v === 'number') return String(v)
+  return stringArg(v, 'ERR_DYNAMO_INVALID_LABEL', where, arg)
+}
+
+/**
+ * @internal Const labels as `[key, value]` string pairs, the form the binding takes; `where` and
+ * `arg` name the call and argument in the error of a bad one.
+ */
+export function pairs(c: unknown, where = 'constLabels', arg = 'constLabels'): string[][] {
   if (c === undefined || c === null) return []
-  if (!Array.isArray(c)) return Object.entries(c).map(([k, v]) => [String(k), String(v)])
-  return (c as readonly unknown[]).map((pair) => {
+  if (typeof c !== 'object') throw argError('ERR_DYNAMO_INVALID_LABEL', where, arg, c, 'an object of label values or an array of [key, value] pairs')
+  if (!Array.isArray(c)) {
+    return Object.entries(c).map(([k, v]) => [stringArg(k, 'ERR_DYNAMO_INVALID_LABEL', where, `${arg} key`), constValue(v, where, `${arg}.${k}`)])
+  }
+  return (c as readonly unknown[]).map((pair, i) => {
     // `['method']` would otherwise destructure its string into the pair ('m', 'e').
     if (!Array.isArray(pair) || pair.length !== 2) {
       throw new InvalidLabelError(
         'ERR_DYNAMO_INVALID_LABEL',
-        `const labels as pairs must be [key, value] arrays; got ${JSON.stringify(pair) ?? typeof pair} (variable label names go to a create*Vec constructor)`,
+        `${where}: const labels as pairs must be [key, value] arrays; got ${show(pair)} at ${arg}[${i}] (variable label names go to a create*Vec constructor)`,
       )
     }
-    return [String(pair[0]), String(pair[1])]
+    return [stringArg(pair[0], 'ERR_DYNAMO_INVALID_LABEL', where, `${arg}[${i}][0]`), constValue(pair[1], where, `${arg}[${i}][1]`)]
+  })
+}
+
+/** Histogram buckets: an array of numbers (the core checks they are finite and increasing). */
+function bucketsArg(v: unknown, where: string): number[] | undefined {
+  if (v === undefined) return undefined
+  if (!Array.isArray(v)) throw argError('ERR_DYNAMO_INVALID_BUCKETS', where, 'buckets', v, 'an array of numbers')
+  return v.map((b: unknown, i) => {
+    if (typeof b !== 'number') throw argError('ERR_DYNAMO_INVALID_BUCKETS', where, `buckets[${i}]`, b, 'a number')
+    return b
   })
 }
 
@@ -107,17 +133,18 @@ export function pairs(c: ConstLabels | undefined): string[][] {
  * The options argument of the histogram constructors: an array there is prom-client's and
  * Dynamo's buckets habit, which would otherwise be silently ignored.
  */
-function histogramOptions(method: string, options: unknown): HistogramVecOptions | undefined {
-  if (options === undefined || options === null) return undefined
+function histogramOptions(method: string, options: unknown): { buckets?: number[]; constLabels?: unknown; limits: VecOptions } {
+  if (options === undefined || options === null) return { limits: {} }
   if (typeof options !== 'object' || Array.isArray(options)) {
     throw new InvalidBucketsError(
       'ERR_DYNAMO_INVALID_BUCKETS',
       Array.isArray(options)
-        ? `${method}: buckets go in the options object: ${method}(..., { buckets: [${options.join(', ')}] })`
-        : `${method}: options must be an object { buckets?, constLabels?, maxSeries?, ttlSeconds? }; got ${typeof options}`,
+        ? `${method}: buckets go in the options object: ${method}(..., { buckets: [${options.map(show).join(', ')}] })`
+        : `${method}: options must be an object { buckets?, constLabels?, maxSeries?, ttlSeconds? }; got ${show(options)}`,
     )
   }
-  return options as HistogramVecOptions
+  const o = options as HistogramVecOptions
+  return { buckets: bucketsArg(o.buckets, method), constLabels: o.constLabels, limits: o }
 }
 
 /**
@@ -132,51 +159,52 @@ export class Metrics {
     private readonly node: number,
   ) {}
 
+  /** Checks the arguments of constructor `method` as JS values, then lets the core create the family. */
   private family(
+    method: string,
     kind: Kind,
     vec: boolean,
-    name: string,
-    help: string,
-    labelNames: readonly string[],
-    constLabels: ConstLabels | undefined,
-    buckets?: readonly number[],
+    name: unknown,
+    help: unknown,
+    labelNames: unknown,
+    constLabels: unknown,
+    buckets?: number[],
     limits: FamilyLimits = {},
   ): FamilyHandle {
-    const info = call(() =>
-      this.rt.createFamily(this.node, {
-        kind,
-        vec,
-        name,
-        help,
-        labelNames: [...labelNames],
-        constLabels: pairs(constLabels),
-        buckets: buckets === undefined ? undefined : [...buckets],
-        maxSeries: limits.maxSeries,
-        ttlSeconds: limits.ttlSeconds,
-      }),
-    )
+    const options = {
+      kind,
+      vec,
+      name: stringArg(name, 'ERR_DYNAMO_INVALID_NAME', method, 'name', true),
+      help: stringArg(help, 'ERR_DYNAMO_INVALID_HELP', method, 'help'),
+      labelNames: vec ? stringsArg(labelNames, 'ERR_DYNAMO_INVALID_LABEL', method, 'labelNames') : [],
+      constLabels: pairs(constLabels, method),
+      buckets,
+      maxSeries: limits.maxSeries,
+      ttlSeconds: limits.ttlSeconds,
+    }
+    const info = call(() => this.rt.createFamily(this.node, options))
     return { rt: this.rt, store: this.store, info, node: this.node, ttlSeconds: limits.ttlSeconds }
   }
 
   createCounter(name: string, help: string, constLabels?: ConstLabels): Counter {
-    return scalarCounter(this.family('counter', false, name, help, [], constLabels))
+    return scalarCounter(this.family('createCounter', 'counter', false, name, help, [], constLabels))
   }
 
   createIntCounter(name: string, help: string, constLabels?: ConstLabels): IntCounter {
-    return scalarIntCounter(this.family('intcounter', false, name, help, [], constLabels))
+    return scalarIntCounter(this.family('createIntCounter', 'intcounter', false, name, help, [], constLabels))
   }
 
   createGauge(name: string, help: string, constLabels?: ConstLabels): Gauge {
-    return scalar(this.family('gauge', false, name, help, [], constLabels), (s, o, d) => new Gauge(s, o, d))
+    return scalar(this.family('createGauge', 'gauge', false, name, help, [], constLabels), (s, o, d) => new Gauge(s, o, d))
   }
 
   createIntGauge(name: string, help: string, constLabels?: ConstLabels): IntGauge {
-    return scalar(this.family('intgauge', false, name, help, [], constLabels), (s, o, d) => new IntGauge(s, o, d))
+    return scalar(this.family('createIntGauge', 'intgauge', false, name, help, [], constLabels), (s, o, d) => new IntGauge(s, o, d))
   }
 
   createHistogram(name: string, help: string, options?: HistogramOptions): Histogram {
     const o = histogramOptions('createHistogram', options)
-    return scalarHistogram(this.family('histogram', false, name, help, [], o?.constLabels, o?.buckets))
+    return scalarHistogram(this.family('createHistogram', 'histogram', false, name, help, [], o.constLabels, o.buckets))
   }
 
   createCounterVec<L extends string>(
@@ -187,7 +215,7 @@ export class Metrics {
     options?: VecOptions,
   ): CounterVec<L> {
     const limits = vecLimits('createCounterVec', name, options)
-    const h = this.family('counter', true, name, help, labelNames, constLabels, undefined, limits)
+    const h = this.family('createCounterVec', 'counter', true, name, help, labelNames, constLabels, undefined, limits)
     return limits.ttlSeconds === undefined ? new CounterVec(h, labelNames) : new ExpiringCounterVec(h, labelNames)
   }
 
@@ -199,7 +227,7 @@ export class Metrics {
     options?: VecOptions,
   ): IntCounterVec<L> {
     const limits = vecLimits('createIntCounterVec', name, options)
-    const h = this.family('intcounter', true, name, help, labelNames, constLabels, undefined, limits)
+    const h = this.family('createIntCounterVec', 'intcounter', true, name, help, labelNames, constLabels, undefined, limits)
     return limits.ttlSeconds === undefined ? new IntCounterVec(h, labelNames) : new ExpiringIntCounterVec(h, labelNames)
   }
 
@@ -211,7 +239,7 @@ export class Metrics {
     options?: VecOptions,
   ): GaugeVec<L> {
     const limits = vecLimits('createGaugeVec', name, options)
-    const h = this.family('gauge', true, name, help, labelNames, constLabels, undefined, limits)
+    const h = this.family('createGaugeVec', 'gauge', true, name, help, labelNames, constLabels, undefined, limits)
     return limits.ttlSeconds === undefined ? new GaugeVec(h, labelNames) : new ExpiringGaugeVec(h, labelNames)
   }
 
@@ -223,7 +251,7 @@ export class Metrics {
     options?: VecOptions,
   ): IntGaugeVec<L> {
     const limits = vecLimits('createIntGaugeVec', name, options)
-    const h = this.family('intgauge', true, name, help, labelNames, constLabels, undefined, limits)
+    const h = this.family('createIntGaugeVec', 'intgauge', true, name, help, labelNames, constLabels, undefined, limits)
     return limits.ttlSeconds === undefined ? new IntGaugeVec(h, labelNames) : new ExpiringIntGaugeVec(h, labelNames)
   }
 
@@ -234,8 +262,8 @@ export class Metrics {
     options?: HistogramVecOptions,
   ): HistogramVec<L> {
     const o = histogramOptions('createHistogramVec', options)
-    const limits = vecLimits('createHistogramVec', name, o)
-    const h = this.family('histogram', true, name, help, labelNames, o?.constLabels, o?.buckets, limits)
+    const limits = vecLimits('createHistogramVec', name, o.limits)
+    const h = this.family('createHistogramVec', 'histogram', true, name, help, labelNames, o.constLabels, o.buckets, limits)
     return limits.ttlSeconds === undefined ? new HistogramVec(h, labelNames) : new ExpiringHistogramVec(h, labelNames)
   }
 }

@@ -1,3 +1,4 @@
+import { show } from '../binding/args'
 import { InvalidValueError } from '../binding/errors'
 
 /**
@@ -5,24 +6,6 @@ import { InvalidValueError } from '../binding/errors'
  * expected. The checks themselves are inlined in the methods (one `typeof` folded into the range
  * test each); only the cold path that builds the error lives here.
  */
-
-/** A thrown value, readably: strings quoted, objects by kind (never their `toString`). */
-function show(v: unknown): string {
-  switch (typeof v) {
-    case 'string':
-      return JSON.stringify(v)
-    case 'bigint':
-      return `${v}n`
-    case 'symbol':
-      return v.toString()
-    case 'function':
-      return 'a function'
-    case 'object':
-      return v === null ? 'null' : Array.isArray(v) ? 'an array' : 'an object'
-    default:
-      return String(v)
-  }
-}
 
 function isObject(v: unknown): boolean {
   return typeof v === 'object' && v !== null

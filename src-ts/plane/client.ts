@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { callAsync, ConfigError, EndpointError } from '../binding/errors'
+import { argError, integerOption, MAX_TIMER_MS, optionsArg, stringArg } from '../binding/args'
+import { callAsync, EndpointError, messageOf } from '../binding/errors'
 import type { NatsInstance } from '../binding/native'
 import { NatsCalls } from './calls'
 import { Channel } from './channel'
@@ -11,6 +12,18 @@ const ID_PREFIX = randomBytes(6).toString('hex')
 let nextId = 0
 function requestId(): string {
   return `${ID_PREFIX}-${(nextId++).toString(36)}`
+}
+
+/** A request as its JSON text; a value JSON cannot carry (a bigint, a cycle, a function) is refused. */
+function requestText(request: unknown): string {
+  let text: string | undefined
+  try {
+    text = JSON.stringify(request)
+  } catch (e) {
+    throw argError('ERR_DYNAMO_INVALID_ARGUMENT', 'client request', 'request', request, `a JSON value (${messageOf(e)})`)
+  }
+  if (text === undefined) throw argError('ERR_DYNAMO_INVALID_ARGUMENT', 'client request', 'request', request, 'a JSON value')
+  return text
 }
 
 /** Responses a worker may send ahead of what the caller has read (see `ClientOptions.creditWindow`). */
@@ -38,16 +51,11 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
   constructor(
     private readonly shared: Shared,
     private readonly path: EndpointPath,
-    options: ClientOptions = {},
+    given?: ClientOptions,
   ) {
-    this.idleMs = options.idleTimeoutMs ?? 60_000
-    this.window = options.creditWindow ?? DEFAULT_CREDIT_WINDOW
-    if (!Number.isInteger(this.window) || this.window < 1 || this.window > MAX_CREDIT_WINDOW) {
-      throw new ConfigError(
-        'ERR_DYNAMO_CONFIG',
-        `creditWindow must be an integer from 1 to ${MAX_CREDIT_WINDOW} (responses), got ${String(options.creditWindow)}`,
-      )
-    }
+    const options = optionsArg<ClientOptions>(given, 'client')
+    this.idleMs = integerOption(options.idleTimeoutMs, 'client', 'options.idleTimeoutMs', 1, MAX_TIMER_MS) ?? 60_000
+    this.window = integerOption(options.creditWindow, 'client', 'options.creditWindow', 1, MAX_CREDIT_WINDOW) ?? DEFAULT_CREDIT_WINDOW
   }
 
   private get nats(): boolean {
@@ -91,6 +99,7 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
 
   /** Resolves with the instance ids once at least one instance serves this endpoint. */
   async waitForInstances(timeoutMs = 30_000): Promise<string[]> {
+    integerOption(timeoutMs, 'waitForInstances', 'timeoutMs', 0, MAX_TIMER_MS)
     const end = Date.now() + timeoutMs
     for (;;) {
       const ids = await this.instanceIds()
@@ -119,6 +128,7 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
 
   /** Sends `request` to instance `instanceId`. */
   direct(request: Req, instanceId: string): AsyncIterable<Res> {
+    stringArg(instanceId, 'ERR_DYNAMO_INVALID_ARGUMENT', 'direct', 'instanceId')
     return this.call(request, (list) => {
       const hit = list.find((i) => i.id === instanceId)
       if (hit === undefined) {
@@ -133,12 +143,16 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
     return `endpoint '${endpoint}' of ${namespace}/${component}`
   }
 
-  private async *call(request: Req, pick: (list: NatsInstance[]) => NatsInstance): AsyncGenerator<Res> {
+  private call(request: Req, pick: (list: NatsInstance[]) => NatsInstance): AsyncGenerator<Res> {
+    // Checked at the call, not at the first `next()`: a request that is no JSON value never leaves.
+    return this.send(requestText(request), pick)
+  }
+
+  private async *send(text: string, pick: (list: NatsInstance[]) => NatsInstance): AsyncGenerator<Res> {
     let list = await this.instances()
     if (list.length === 0 && this.nats) list = await this.instances(true)
     if (list.length === 0) throw new EndpointError('ERR_DYNAMO_ENDPOINT', `no instance serves ${this.describe()}`)
     const target = pick(list)
-    const text = JSON.stringify(request) ?? 'null'
     if (!this.nats) return yield* this.inProcess(text)
     try {
       yield* this.overNats(target, text)

@@ -35,7 +35,7 @@ export class EndpointMetrics {
 
   constructor(rt: NativeRuntime, store: SlabStore, node: number, labels: ConstLabels | undefined) {
     const infos = new Map<string, FamilyInfo>()
-    for (const info of call(() => rt.createEndpointMetrics(node, pairs(labels)))) infos.set(info.name, info)
+    for (const info of call(() => rt.createEndpointMetrics(node, pairs(labels, 'serveEndpoint', 'metricsLabels')))) infos.set(info.name, info)
     // By name, from the list Rust declares (see contracts.generated.ts), not by position.
     const h = (family: EndpointMetric): FamilyHandle => {
       const info = infos.get(ENDPOINT_METRICS[family])

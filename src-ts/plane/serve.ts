@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { TextDecoder } from 'node:util'
-import { call, callAsync, ConfigError, EndpointError, messageOf } from '../binding/errors'
+import { booleanOption, functionArg, functionOption, integerOption, MAX_TIMER_MS, optionsArg } from '../binding/args'
+import { call, callAsync, EndpointError, messageOf } from '../binding/errors'
 import type { NatsEvent, NatsServed } from '../binding/native'
 import { EndpointMetrics } from './endpoint-metrics'
 import { SHUTDOWN_MESSAGE } from './channel'
@@ -18,9 +19,10 @@ export async function serveEndpoint(
   node: number,
   path: EndpointPath,
   handler: EndpointHandler<JsonValue, JsonValue>,
-  options: ServeOptions,
+  given: unknown,
 ): Promise<Serving> {
-  if (typeof handler !== 'function') throw new TypeError('serveEndpoint expects a handler function')
+  functionArg(handler, 'serveEndpoint', 'handler')
+  const options = checkServeOptions(given)
   const key = pathKey(path)
   if (shared.serving.has(key)) {
     throw new EndpointError(
@@ -29,9 +31,6 @@ export async function serveEndpoint(
     )
   }
   const creditTimeoutMs = options.creditTimeoutMs
-  if (creditTimeoutMs !== undefined && (!Number.isInteger(creditTimeoutMs) || creditTimeoutMs < 1 || creditTimeoutMs > 0x7fff_ffff)) {
-    throw new ConfigError('ERR_DYNAMO_CONFIG', `creditTimeoutMs must be an integer from 1 to 2147483647 (ms), got ${String(creditTimeoutMs)}`)
-  }
   const metrics =
     options.autoMetrics === false ? null : new EndpointMetrics(shared.rt, shared.store, node, options.metricsLabels)
   const instanceId = randomBytes(8).toString('hex')
@@ -91,6 +90,17 @@ export async function serveEndpoint(
   }
   shared.serving.set(key, serving)
   return serving
+}
+
+/** The serve options as given, each checked as a JS value (metricsLabels when the metrics are made). */
+function checkServeOptions(given: unknown): ServeOptions {
+  const where = 'serveEndpoint'
+  const o = optionsArg<ServeOptions>(given, where)
+  functionOption(o.statsHandler, where, 'options.statsHandler')
+  booleanOption(o.gracefulShutdown, where, 'options.gracefulShutdown')
+  booleanOption(o.autoMetrics, where, 'options.autoMetrics')
+  integerOption(o.creditTimeoutMs, where, 'options.creditTimeoutMs', 1, MAX_TIMER_MS)
+  return o
 }
 
 async function startNats(

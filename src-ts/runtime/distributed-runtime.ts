@@ -1,5 +1,6 @@
 import { constants as bufferConstants } from 'node:buffer'
 import type { RuntimeOptions } from '../binding/options'
+import { optionsArg, stringArg } from '../binding/args'
 import { call, callAsync } from '../binding/errors'
 import { type FrontendMetrics, type FrontendMetricsOptions, frontendMetricsOf, releaseFrontendMetrics } from '../frontend'
 import { native } from '../binding/native'
@@ -36,8 +37,9 @@ export class DistributedRuntime extends Level {
 
   /** Creates the runtime; starts the status server when the options or environment enable it. */
   static async create(options: RuntimeOptions = {}): Promise<DistributedRuntime> {
+    const given = optionsArg<RuntimeOptions>(options, 'DistributedRuntime.create')
     const callbacks = new CallbackTable()
-    const init = { ...options, slabSize: SLAB_SIZE, maxStringLength: bufferConstants.MAX_STRING_LENGTH }
+    const init = { ...given, slabSize: SLAB_SIZE, maxStringLength: bufferConstants.MAX_STRING_LENGTH }
     const rt = await callAsync(() => native.createRuntime(init, callbacks.hook))
     callbacks.rt = rt
     const info = rt.serverInfo
@@ -69,6 +71,7 @@ export class DistributedRuntime extends Level {
   }
 
   namespace(name: string): Namespace {
+    name = Level.levelName('namespace', name)
     return cached(this.namespaces, name, () => new Namespace(this.shared, this.childNode('namespace', name), name, name))
   }
 
@@ -87,7 +90,8 @@ export class DistributedRuntime extends Level {
 
   /** Sets the process-level health reported by `/health` and `/live`. */
   setHealthStatus(status: 'ready' | 'notready'): void {
-    call(() => this.shared.rt.setHealthStatus(status))
+    const s = stringArg(status, 'ERR_DYNAMO_CONFIG', 'setHealthStatus', 'status')
+    call(() => this.shared.rt.setHealthStatus(s))
   }
 
   /**

@@ -1,6 +1,7 @@
 import { scrapeContext } from '../binding/scrape-context'
 import type { MetricsCallback, MetricsCallbackOptions } from './callbacks'
-import { call, callAsync, ConfigError } from '../binding/errors'
+import { functionArg, integerOption, MAX_TIMER_MS, optionsArg, stringArg, stringOption } from '../binding/args'
+import { call, callAsync } from '../binding/errors'
 import { Metrics } from '../metrics/constructors'
 import { Client } from '../plane/client'
 import { serveEndpoint } from '../plane/serve'
@@ -30,11 +31,8 @@ export abstract class Level {
    * function that unregisters it.
    */
   registerMetricsCallback(callback: MetricsCallback, options: MetricsCallbackOptions = {}): () => void {
-    if (typeof callback !== 'function') throw new TypeError('registerMetricsCallback expects a function')
-    const name: unknown = options?.name
-    if (name !== undefined && typeof name !== 'string') {
-      throw new ConfigError('ERR_DYNAMO_CONFIG', `registerMetricsCallback: options.name must be a string; got ${typeof name}`)
-    }
+    functionArg(callback, 'registerMetricsCallback', 'callback')
+    const name = stringOption(optionsArg<MetricsCallbackOptions>(options, 'registerMetricsCallback').name, 'registerMetricsCallback', 'options.name')
     const label = name === undefined ? `${this.where()}, unnamed callback` : `${this.where()}, callback ${JSON.stringify(name)}`
     const id = call(() => this.shared.rt.registerCallback(this.node))
     this.shared.callbacks.add(id, callback, label)
@@ -61,6 +59,11 @@ export abstract class Level {
   /** @internal */
   protected childNode(level: 'namespace' | 'component' | 'endpoint', name: string): number {
     return call(() => this.shared.rt.child(this.node, level, name))
+  }
+
+  /** @internal The name argument of `namespace()`, `component()` or `endpoint()`: a string (the core sanitizes it). */
+  protected static levelName(level: 'namespace' | 'component' | 'endpoint', name: unknown): string {
+    return stringArg(name, 'ERR_DYNAMO_INVALID_NAME', level, `${level} name`, true)
   }
 }
 
@@ -140,6 +143,7 @@ export class Component extends Level {
     return `component '${this.namespacePath}.${this.name}'`
   }
   endpoint(name: string): Endpoint {
+    name = Level.levelName('endpoint', name)
     return cached(
       this.endpoints,
       name,
@@ -158,6 +162,7 @@ export class Component extends Level {
    * `data` is its `statsHandler` value.
    */
   async scrapeStats(timeoutMs = 1000): Promise<ServiceStats[]> {
+    integerOption(timeoutMs, 'scrapeStats', 'timeoutMs', 0, MAX_TIMER_MS)
     const rt = this.shared.rt
     if (rt.natsUrl !== null) {
       const texts = await callAsync(() => rt.natsStats(this.namespacePath, this.name, timeoutMs))
@@ -188,6 +193,7 @@ export class Namespace extends Level {
   }
   /** A nested namespace; its metrics are labelled `dynamo_namespace="<outer>_<inner>"`. */
   namespace(name: string): Namespace {
+    name = Level.levelName('namespace', name)
     return cached(
       this.namespaces,
       name,
@@ -195,6 +201,7 @@ export class Namespace extends Level {
     )
   }
   component(name: string): Component {
+    name = Level.levelName('component', name)
     return cached(
       this.components,
       name,

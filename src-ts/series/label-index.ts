@@ -1,3 +1,4 @@
+import { argError, wellFormed } from '../binding/args'
 import { call, InvalidLabelError } from '../binding/errors'
 import type { NativeRuntime } from '../binding/native'
 import type { CardinalityGuard } from './cardinality'
@@ -103,6 +104,15 @@ export class LabelIndex<L extends string> {
     return ownKeysAre(l, this.names) ? (looked as string[]) : null
   }
 
+  /** A value with a lone surrogate has no UTF-8 form: it could not render as given (checked once, at creation). */
+  private checkText(values: string[]): void {
+    for (let i = 0; i < values.length; i++) {
+      if (!wellFormed(values[i])) {
+        throw argError('ERR_DYNAMO_INVALID_LABEL', `metric '${this.metric}'`, `label ${this.names[i]}`, values[i], 'well-formed Unicode (no lone surrogate)')
+      }
+    }
+  }
+
   private lookup(values: string[]): number | undefined {
     let level = this.root
     for (let i = 0; ; i++) {
@@ -189,6 +199,7 @@ export class LabelIndex<L extends string> {
       if (hit !== undefined) return hit
     }
     if (values !== null) {
+      this.checkText(values)
       this.guard.checkLengths(values)
       if (this.guard.full()) return this.fold()
     }

@@ -57,6 +57,9 @@ error_kinds! {
     Handler => "ERR_DYNAMO_HANDLER",
     /// Serving or calling endpoints went wrong (served twice, no instances).
     Endpoint => "ERR_DYNAMO_ENDPOINT",
+    /// An argument of the wrong type or shape where no narrower kind applies: a callback that is
+    /// not a function, a request that is not JSON, a Component where a Namespace belongs.
+    InvalidArgument => "ERR_DYNAMO_INVALID_ARGUMENT",
     /// `prometheusMetricsFmt()` cannot answer: the text is longer than a JS string can be, or a
     /// callback awaits the scrape that waits for it.
     Scrape => "ERR_DYNAMO_SCRAPE",

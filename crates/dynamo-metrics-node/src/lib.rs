@@ -14,8 +14,8 @@ use dynamo_metrics_core::series::layout::SlotLayout as CoreLayout;
 use dynamo_metrics_core::series::{Created, FamilySpec, MetricKind};
 use dynamo_metrics_core::MetricsError;
 use napi::bindgen_prelude::{
-    Either, External, Float64Array, Function, Promise, PromiseRaw, ToNapiValue, Uint32Array,
-    Uint8Array,
+    Either, External, Float64Array, Function, Object, Promise, PromiseRaw, ToNapiValue,
+    Uint32Array, Uint8Array,
 };
 use napi::threadsafe_function::ThreadsafeFunction;
 use napi::{Env, JsError, Status};
@@ -23,6 +23,7 @@ use napi_derive::napi;
 
 pub mod frontend;
 pub mod kv_metrics;
+mod options;
 pub mod plane;
 
 /// Results of the binding's functions: the error's status string becomes the JS error's `code`.
@@ -352,10 +353,13 @@ pub struct NativeRuntime {
 /// Resolves the configuration, starts the status server when enabled, and installs the hook.
 // The hook's type is spelled out for the generated index.d.ts (an alias would reach it as a name).
 #[allow(clippy::type_complexity)]
-#[napi(ts_return_type = "Promise<NativeRuntime>")]
+#[napi(
+    ts_args_type = "options: RuntimeOptions, hook: ((arg: ScrapeRequest) => Array<string> | Promise<Array<string>>)",
+    ts_return_type = "Promise<NativeRuntime>"
+)]
 pub fn create_runtime<'env>(
     env: &'env Env,
-    options: RuntimeOptions,
+    options: Object<'_>,
     hook: ThreadsafeFunction<
         ScrapeRequest,
         Either<Vec<String>, Promise<Vec<String>>>,
@@ -365,7 +369,7 @@ pub fn create_runtime<'env>(
         true,
     >,
 ) -> Result<PromiseRaw<'env, NativeRuntime>> {
-    let (overrides, limits) = options.into_core();
+    let (overrides, limits) = options::runtime_options(&options)?.into_core();
     coded(env, async move {
         let config = SystemConfig::from_process_env(&overrides)?;
         let rt = Runtime::start(config, limits, Arc::new(HookInvoker(Arc::new(hook)))).await?;
