@@ -35,8 +35,8 @@ export declare class NativeKvAggregator {
   /** Resolves once it listens; rejects when it cannot subscribe. */
   ready(): Promise<void>
   getMetrics(): AggregatedMetrics
-  /** The `llm_*` families in Prometheus text, labelled `component` and `endpoint`. */
-  render(component: string, endpoint: string): string
+  /** The `llm_*` families in Prometheus text, labelled `component`, `endpoint` and `model`. */
+  render(component: string, endpoint: string, model?: string | undefined | null): string
   /** A summary of malformed input since the last call (the caller warns at most once a second). */
   takeWarning(): string | null
   get malformed(): number

@@ -79,10 +79,11 @@ export class KvMetricsAggregator {
 
   /**
    * The `llm_*` metrics of Dynamo's `metrics` component in Prometheus text, labelled `component`
-   * and `endpoint` (default: this component's and endpoint's names).
+   * and `endpoint` (default: this component's and endpoint's names). With `model`, every series
+   * also carries `model="<model>"` (an empty string adds no label).
    */
-  prometheusMetricsFmt(labels: { component?: string; endpoint?: string } = {}): string {
-    return this.native.render(labels.component ?? this.component.name, labels.endpoint ?? this.endpoint)
+  prometheusMetricsFmt(labels: { component?: string; endpoint?: string; model?: string } = {}): string {
+    return this.native.render(labels.component ?? this.component.name, labels.endpoint ?? this.endpoint, labels.model)
   }
 
   /** Stops polling and listening. */

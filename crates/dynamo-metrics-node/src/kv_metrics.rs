@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use dynamo_metrics_core::plane::kv_metrics::aggregator::{AggregatorOptions, KvAggregator};
+use dynamo_metrics_core::plane::kv_metrics::export::ExportLabels;
 use dynamo_metrics_core::plane::kv_metrics::publisher::{publish_hit_rate, KvPublisher};
 use dynamo_metrics_core::plane::kv_metrics::types::{
     parse_json, ForwardPassMetrics, KvHitRateEvent, Naming, FIELDS,
@@ -147,10 +148,14 @@ impl NativeKvAggregator {
         }
     }
 
-    /// The `llm_*` families in Prometheus text, labelled `component` and `endpoint`.
+    /// The `llm_*` families in Prometheus text, labelled `component`, `endpoint` and `model`.
     #[napi]
-    pub fn render(&self, component: String, endpoint: String) -> String {
-        self.inner.render(&component, &endpoint)
+    pub fn render(&self, component: String, endpoint: String, model: Option<String>) -> String {
+        self.inner.render(&ExportLabels {
+            component: &component,
+            endpoint: &endpoint,
+            model: model.as_deref(),
+        })
     }
 
     /// A summary of malformed input since the last call (the caller warns at most once a second).

@@ -150,8 +150,8 @@ impl KvAggregator {
         self.state().processed(Instant::now())
     }
 
-    pub fn render(&self, component: &str, endpoint: &str) -> String {
-        export::render(&mut self.state(), Instant::now(), component, endpoint)
+    pub fn render(&self, labels: &export::ExportLabels<'_>) -> String {
+        export::render(&mut self.state(), Instant::now(), labels)
     }
 
     pub fn take_warning(&self) -> Option<String> {
