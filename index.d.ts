@@ -52,10 +52,12 @@ export declare class NativeKvPublisher {
   get subject(): string
   /**
    * The debounced send: `json` (camelCase `ForwardPassMetrics`) becomes the stats data, and a
-   * `LoadEvent` is queued when `send_event`. One call per debounced change.
+   * `LoadEvent` is queued when `send_event`. One call per debounced change. True when the
+   * event replaced one still unsent.
    */
-  flush(json: string, sendEvent: boolean): void
-  stop(): Promise<void>
+  flush(json: string, sendEvent: boolean): boolean
+  /** Sends the queued event, then stops serving; true when that event could not go. */
+  stop(): Promise<boolean>
 }
 
 export declare class NativeRuntime {

@@ -76,17 +76,19 @@ impl NativeKvPublisher {
     }
 
     /// The debounced send: `json` (camelCase `ForwardPassMetrics`) becomes the stats data, and a
-    /// `LoadEvent` is queued when `send_event`. One call per debounced change.
+    /// `LoadEvent` is queued when `send_event`. One call per debounced change. True when the
+    /// event replaced one still unsent.
     #[napi]
-    pub fn flush(&self, json: String, send_event: bool) -> Result<()> {
+    pub fn flush(&self, json: String, send_event: bool) -> Result<bool> {
         let v = parse_json("ForwardPassMetrics", json.as_bytes()).map_err(js)?;
         let m = ForwardPassMetrics::from_value(&v, Naming::Js).map_err(js)?;
         self.inner.update(m, send_event).map_err(js)
     }
 
+    /// Sends the queued event, then stops serving; true when that event could not go.
     #[napi]
-    pub async fn stop(&self) {
-        self.inner.stop().await;
+    pub async fn stop(&self) -> bool {
+        self.inner.stop().await
     }
 }
 
