@@ -17,6 +17,8 @@ const WORKER_GAUGES: [(&str, &str); 5] = [
         "KV hit rate percentage per worker",
     ),
 ];
+/// Counts input the aggregator ignored, so malformed events never vanish silently (not in
+/// Dynamo, which had no such count).
 pub const MALFORMED_NAME: &str = "llm_kv_metrics_malformed_total";
 const MALFORMED_HELP: &str = "Malformed KV metrics events and stats the aggregator ignored";
 

@@ -109,6 +109,7 @@ async fn send_events(latest: Arc<Latest>, client: async_nats::Client, subject: S
     let _ = client.flush().await;
 }
 
+/// One worker's publisher: serves its `load_metrics` endpoint and sends its `LoadEvent`s.
 pub struct KvPublisher {
     served: Arc<ServedEndpoint>,
     worker_id: i64,
@@ -160,10 +161,12 @@ impl KvPublisher {
         }))
     }
 
+    /// The worker id: the i64 whose hex ends the endpoint subject, as Dynamo parses it.
     pub fn worker_id(&self) -> i64 {
         self.worker_id
     }
 
+    /// The served endpoint's subject.
     pub fn subject(&self) -> &str {
         self.served.subject()
     }
