@@ -3,7 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DistributedRuntime, WorkerMetricsPublisher, publishKvHitRate } from '../dist/cjs/index.js'
 import { NatsLink, NatsServer } from './nats-server'
-import { fpm, RawNats, requireProgram, uniqueNs, until } from './method1-helpers'
+import { fpm, requireProgram, uniqueNs, until } from './method1-helpers'
+import { RawNats } from './fixtures/raw-nats'
 import { sample } from './util'
 
 const NATS_BIN = requireProgram('nats-server', 'the Method 1 publisher tests')
@@ -40,7 +41,7 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
     await pub.createEndpoint(rt.namespace(ns).component('debounce'))
     const subject = `namespace.${ns}.kv_metrics`
     const events = (): { worker_id: string; data: { kv_stats: { kv_active_blocks: number }; worker_stats: { num_requests_waiting: number } } }[] =>
-      raw.messages.filter((m) => m.subject === subject).map((m) => JSON.parse(m.payload))
+      raw.messages.filter((m) => m.subject === subject).map((m) => JSON.parse(m.text))
     for (let i = 1; i <= 10; i++) {
       pub.publish(fpm({ kvActiveBlocks: (i - 1) * 100, numRequestsWaiting: (i - 1) * 10 }))
       spin(100)
@@ -53,7 +54,7 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
     expect(events()[0].data.kv_stats.kv_active_blocks).toBe(900)
     expect(events()[0].data.worker_stats.num_requests_waiting).toBe(90)
     // The id is an i64: read it from the text (JSON.parse would round it).
-    const rawEvent = raw.messages.find((m) => m.subject === subject)!.payload
+    const rawEvent = raw.messages.find((m) => m.subject === subject)!.text
     expect(/^\{"worker_id":(\d+),"data":/.exec(rawEvent)?.[1]).toBe(pub.workerId)
 
     for (let i = 1; i <= 10; i++) {
@@ -84,8 +85,8 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
       const mine = (from: number) =>
         raw.messages
           .slice(from)
-          .filter((m) => m.subject === subject && m.payload.startsWith(`{"worker_id":${pub.workerId},`))
-          .map((m) => (JSON.parse(m.payload) as { data: { kv_stats: { kv_active_blocks: number } } }).data.kv_stats.kv_active_blocks)
+          .filter((m) => m.subject === subject && m.text.startsWith(`{"worker_id":${pub.workerId},`))
+          .map((m) => (JSON.parse(m.text) as { data: { kv_stats: { kv_active_blocks: number } } }).data.kv_stats.kv_active_blocks)
       pub.publish(fpm({ kvActiveBlocks: 1 }))
       await until('the event before the outage', 5000, () => (mine(0).includes(1) ? true : undefined))
 
@@ -142,8 +143,8 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
     bad.kvStats.gpuCacheUsagePerc = 2
     expect(() => pub.publish(bad)).toThrow(/'kvStats.gpuCacheUsagePerc'/)
     const ev = await until('the event', 2000, () => raw.messages.slice(before).find((m) => m.subject === `namespace.${ns}.kv_metrics`))
-    expect(JSON.parse(ev.payload).data.kv_stats.kv_active_blocks).toBe(5)
-    expect(JSON.parse(ev.payload).data.spec_decode_stats).toBe(null)
+    expect(JSON.parse(ev.text).data.kv_stats.kv_active_blocks).toBe(5)
+    expect(JSON.parse(ev.text).data.spec_decode_stats).toBe(null)
     await pub.stop()
   })
 
@@ -184,6 +185,6 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
     await publishKvHitRate(rt.namespace(ns), { workerId: '7587884888253033398', islBlocks: 12, overlapBlocks: 5 })
     const subject = `namespace.${ns}.kv-hit-rate`
     const msg = await until('the hit-rate event', 2000, () => raw.messages.find((m) => m.subject === subject))
-    expect(msg.payload).toBe('{"worker_id":7587884888253033398,"isl_blocks":12,"overlap_blocks":5}')
+    expect(msg.text).toBe('{"worker_id":7587884888253033398,"isl_blocks":12,"overlap_blocks":5}')
   })
 })
