@@ -295,8 +295,8 @@ export declare function planeServiceVersion(): string
 export declare function reserveSlots(handle: ExternalObject<Handle>, family: number, out: Uint32Array): void
 
 /**
- * Options of `DistributedRuntime.create()`, declared once: the TS type is this struct's
- * generated declaration (without the two fields the package sets itself).
+ * Options of `DistributedRuntime.create()`, declared once (in the core): the TS type is
+ * this struct's generated declaration (without the two fields the package sets itself).
  */
 export interface RuntimeOptions {
   /** Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`. */
