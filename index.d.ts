@@ -35,8 +35,8 @@ export declare class NativeKvAggregator {
   /** Resolves once it listens; rejects when it cannot subscribe. */
   ready(): Promise<void>
   getMetrics(): AggregatedMetrics
-  /** The `llm_*` families in Prometheus text, labelled `component` and `endpoint`. */
-  render(component: string, endpoint: string): string
+  /** The `llm_*` families in Prometheus text, labelled `component`, `endpoint` and `model`. */
+  render(component: string, endpoint: string, model?: string | undefined | null): string
   /** A summary of malformed input since the last call (the caller warns at most once a second). */
   takeWarning(): string | null
   get malformed(): number
@@ -52,10 +52,12 @@ export declare class NativeKvPublisher {
   get subject(): string
   /**
    * The debounced send: `json` (camelCase `ForwardPassMetrics`) becomes the stats data, and a
-   * `LoadEvent` is queued when `send_event`. One call per debounced change.
+   * `LoadEvent` is queued when `send_event`. One call per debounced change. True when the
+   * event replaced one still unsent.
    */
-  flush(json: string, sendEvent: boolean): void
-  stop(): Promise<void>
+  flush(json: string, sendEvent: boolean): boolean
+  /** Sends the queued event, then stops serving; true when that event could not go. */
+  stop(): Promise<boolean>
 }
 
 export declare class NativeRuntime {
@@ -299,8 +301,8 @@ export declare function planeServiceVersion(): string
 export declare function reserveSlots(handle: ExternalObject<Handle>, family: number, out: Uint32Array): void
 
 /**
- * Options of `DistributedRuntime.create()`, declared once: the TS type is this struct's
- * generated declaration (without the two fields the package sets itself).
+ * Options of `DistributedRuntime.create()`, declared once (in the core): the TS type is
+ * this struct's generated declaration (without the two fields the package sets itself).
  */
 export interface RuntimeOptions {
   /** Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`. */

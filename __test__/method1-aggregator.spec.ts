@@ -4,7 +4,8 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DistributedRuntime, KvMetricsAggregator, publishKvHitRate, type AggregatedMetrics } from '../dist/cjs/index.js'
 import { NatsServer } from './nats-server'
-import { fpm, RawNats, requireProgram, uniqueNs, until, WORKER } from './method1-helpers'
+import { fpm, requireProgram, uniqueNs, until, WORKER } from './method1-helpers'
+import { RawNats } from './fixtures/raw-nats'
 import { killProgram, startProgram, type Program } from './util'
 
 const NATS_BIN = requireProgram('nats-server', 'the Method 1 aggregator tests')

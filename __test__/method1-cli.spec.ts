@@ -20,6 +20,7 @@ describe('dynamo-metrics flags', () => {
     [['--component', 'backend', '--endpoint', 'generate', '--push'], /--push needs --push-url/],
     [['--component', 'backend', '--endpoint', 'generate', '--host', 'localhost'], /--host must be an IP address/],
     [['mock-worker', '--port', '1'], /Unknown option '--port'/],
+    [['--component', 'backend', '--endpoint', 'generate', '--model-name', ' '], /--model-name must not be empty/],
   ])('%j: usage on stderr, exit code 2', (args, why) => {
     const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 10_000 })
     expect(r.status).toBe(2)
@@ -120,6 +121,30 @@ describe.skipIf(NATS_BIN === null)('dynamo-metrics over NATS', () => {
     expect(sample(after, 'llm_load_std', '{component="backend",endpoint="generate"}')).toBe(0)
     expect((await httpGet(`http://127.0.0.1:${port}/nope`)).status).toBe(404)
   }, 40_000)
+
+  it('--model-name puts model="<name>" on every llm_* series, beside Dynamo\'s labels', async () => {
+    const ns = uniqueNs('model')
+    const port = await freePort()
+    const id = await worker(ns, 'backend', 'generate', fpm({ kvActiveBlocks: 12, kvTotalBlocks: 100 }))
+    const agg = run(CLI, ['--namespace', ns, '--component', 'backend', '--endpoint', 'generate', '--model-name', 'llama-3', '--host', '127.0.0.1', '--port', String(port)])
+    await until('the server', 10_000, () => has(agg, 'Serving metrics'))
+    expect(agg.stdout()).toContain(`filtering on subject ${ns}_backend.generate (model llama-3)`)
+    const W = `{component="backend",endpoint="generate",model="llama-3",worker_id="${id}"}`
+    const scrape = async () => (await httpGet(`http://127.0.0.1:${port}/metrics`)).body
+    await until('the worker', 10_000, async () => (sample(await scrape(), 'llm_kv_blocks_active', W) === 12 ? true : undefined))
+    // Hit-rate events are not kept: sent once the aggregator listens.
+    await publishKvHitRate(rt.namespace(ns), { workerId: id, islBlocks: 5, overlapBlocks: 2 })
+    const t = await until('its hit rate', 10_000, async () => {
+      const b = await scrape()
+      return sample(b, 'llm_kv_hit_rate_isl_blocks', W) === 5 ? b : undefined
+    })
+    expect(sample(t, 'llm_kv_blocks_total', W)).toBe(100)
+    expect(sample(t, 'llm_kv_hit_rate_overlap_blocks', W)).toBe(2)
+    expect(sample(t, 'llm_load_avg', '{component="backend",endpoint="generate",model="llama-3"}')).toBe(12)
+    const samples = t.split('\n').filter((l) => l !== '' && !l.startsWith('#'))
+    expect(samples.length).toBeGreaterThanOrEqual(10)
+    for (const line of samples) expect(line).toContain('model="llama-3"')
+  }, 30_000)
 
   it('the namespace defaults to DYN_NAMESPACE (Dynamo test_namespace_from_env), and DYN_LOG=error hides warnings', async () => {
     const agg = run(CLI, ['--component', 'comp', '--endpoint', 'end', '--host', '127.0.0.1', '--port', '0'], { DYN_NAMESPACE: 'test-namespace' })

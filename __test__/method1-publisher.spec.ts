@@ -2,8 +2,9 @@
 // sees it, the load_metrics stats, the kvstats gauges, and kv-hit-rate events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DistributedRuntime, WorkerMetricsPublisher, publishKvHitRate } from '../dist/cjs/index.js'
-import { NatsServer } from './nats-server'
-import { fpm, RawNats, requireProgram, uniqueNs, until } from './method1-helpers'
+import { NatsLink, NatsServer } from './nats-server'
+import { fpm, requireProgram, uniqueNs, until } from './method1-helpers'
+import { RawNats } from './fixtures/raw-nats'
 import { sample } from './util'
 
 const NATS_BIN = requireProgram('nats-server', 'the Method 1 publisher tests')
@@ -40,7 +41,7 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
     await pub.createEndpoint(rt.namespace(ns).component('debounce'))
     const subject = `namespace.${ns}.kv_metrics`
     const events = (): { worker_id: string; data: { kv_stats: { kv_active_blocks: number }; worker_stats: { num_requests_waiting: number } } }[] =>
-      raw.messages.filter((m) => m.subject === subject).map((m) => JSON.parse(m.payload))
+      raw.messages.filter((m) => m.subject === subject).map((m) => JSON.parse(m.text))
     for (let i = 1; i <= 10; i++) {
       pub.publish(fpm({ kvActiveBlocks: (i - 1) * 100, numRequestsWaiting: (i - 1) * 10 }))
       spin(100)
@@ -53,7 +54,7 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
     expect(events()[0].data.kv_stats.kv_active_blocks).toBe(900)
     expect(events()[0].data.worker_stats.num_requests_waiting).toBe(90)
     // The id is an i64: read it from the text (JSON.parse would round it).
-    const rawEvent = raw.messages.find((m) => m.subject === subject)!.payload
+    const rawEvent = raw.messages.find((m) => m.subject === subject)!.text
     expect(/^\{"worker_id":(\d+),"data":/.exec(rawEvent)?.[1]).toBe(pub.workerId)
 
     for (let i = 1; i <= 10; i++) {
@@ -66,6 +67,72 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
     await pub.stop()
   })
 
+  it('keeps only the newest LoadEvent while NATS is unreachable, and counts each one it replaced', async () => {
+    // The publisher's runtime reaches NATS through a link the test cuts; `raw` stays subscribed.
+    const link = await NatsLink.open(nats)
+    const behind = await DistributedRuntime.create({ natsServer: link.url, systemEnabled: false })
+    try {
+      const comp = behind.namespace(ns).component('outage')
+      const pub = new WorkerMetricsPublisher()
+      await pub.createEndpoint(comp)
+      const L = `{dynamo_component="outage",dynamo_namespace="${ns}"}`
+      const dropped = async () => sample(await comp.prometheusMetricsFmt(), 'dynamo_component_kvstats_load_events_dropped_total', L)
+      expect(await dropped()).toBe(0)
+      expect(await comp.prometheusMetricsFmt()).toContain(
+        '# HELP dynamo_component_kvstats_load_events_dropped_total LoadEvents not sent: replaced by a newer one while NATS was unreachable, or unsent at stop\n',
+      )
+      const subject = `namespace.${ns}.kv_metrics`
+      const mine = (from: number) =>
+        raw.messages
+          .slice(from)
+          .filter((m) => m.subject === subject && m.text.startsWith(`{"worker_id":${pub.workerId},`))
+          .map((m) => (JSON.parse(m.text) as { data: { kv_stats: { kv_active_blocks: number } } }).data.kv_stats.kv_active_blocks)
+      pub.publish(fpm({ kvActiveBlocks: 1 }))
+      await until('the event before the outage', 5000, () => (mine(0).includes(1) ? true : undefined))
+
+      await link.cut()
+      const cutAt = raw.messages.length
+      // Until the publisher sees the outage an event may still enter the NATS client's buffer
+      // (sent on reconnect); once it sees it, the second change replaces the first.
+      let probe = 100
+      await until('a first replaced event', 10_000, async () => {
+        pub.publish(fpm({ kvActiveBlocks: probe++ }))
+        await new Promise((r) => setTimeout(r, 5))
+        return (await dropped())! >= 1 ? true : undefined
+      })
+      const base = (await dropped())!
+      const N = 5
+      for (let i = 1; i <= N; i++) {
+        pub.publish(fpm({ kvActiveBlocks: 1000 + i }))
+        await until(`replacement ${i}`, 5000, async () => ((await dropped()) === base + i ? true : undefined))
+      }
+
+      await link.restore()
+      // On reconnect only the newest of the changes made while unreachable goes.
+      await until('the newest event after the outage', 15_000, () => (mine(cutAt).includes(1000 + N) ? true : undefined))
+      await raw.ping()
+      const after = mine(cutAt)
+      expect(after[after.length - 1]).toBe(1000 + N)
+      for (let i = 1; i < N; i++) expect(after).not.toContain(1000 + i)
+      expect(await dropped()).toBe(base + N)
+
+      // A change still held when the publisher stops never goes: counted too.
+      await link.cut()
+      let more = 2000
+      await until('a replaced event in the second outage', 10_000, async () => {
+        pub.publish(fpm({ kvActiveBlocks: more++ }))
+        await new Promise((r) => setTimeout(r, 5))
+        return (await dropped())! > base + N ? true : undefined
+      })
+      const held = (await dropped())!
+      await pub.stop()
+      expect(await dropped()).toBe(held + 1)
+    } finally {
+      await behind.shutdown()
+      await link.cut()
+    }
+  }, 40_000)
+
   it('a refused publish() leaves the pending values as they were', async () => {
     const pub = new WorkerMetricsPublisher()
     await pub.createEndpoint(rt.namespace(ns).component('refused'))
@@ -76,8 +143,8 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
     bad.kvStats.gpuCacheUsagePerc = 2
     expect(() => pub.publish(bad)).toThrow(/'kvStats.gpuCacheUsagePerc'/)
     const ev = await until('the event', 2000, () => raw.messages.slice(before).find((m) => m.subject === `namespace.${ns}.kv_metrics`))
-    expect(JSON.parse(ev.payload).data.kv_stats.kv_active_blocks).toBe(5)
-    expect(JSON.parse(ev.payload).data.spec_decode_stats).toBe(null)
+    expect(JSON.parse(ev.text).data.kv_stats.kv_active_blocks).toBe(5)
+    expect(JSON.parse(ev.text).data.spec_decode_stats).toBe(null)
     await pub.stop()
   })
 
@@ -118,6 +185,6 @@ describe.skipIf(NATS_BIN === null)('WorkerMetricsPublisher over NATS', () => {
     await publishKvHitRate(rt.namespace(ns), { workerId: '7587884888253033398', islBlocks: 12, overlapBlocks: 5 })
     const subject = `namespace.${ns}.kv-hit-rate`
     const msg = await until('the hit-rate event', 2000, () => raw.messages.find((m) => m.subject === subject))
-    expect(msg.payload).toBe('{"worker_id":7587884888253033398,"isl_blocks":12,"overlap_blocks":5}')
+    expect(msg.text).toBe('{"worker_id":7587884888253033398,"isl_blocks":12,"overlap_blocks":5}')
   })
 })

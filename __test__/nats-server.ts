@@ -1,8 +1,9 @@
 // A real `nats-server` (Debian package `nats-server`) on a free loopback port, for the NATS
 // request-plane tests: start, wait until it accepts TCP connections, stop, restart on the same port.
+// And a link to it that a test cuts and restores: an outage for the clients behind it only.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { accessSync, constants } from 'node:fs'
-import { connect } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
 import { delimiter, join } from 'node:path'
 import { freePort } from './util'
 
@@ -131,5 +132,60 @@ export class NatsServer {
   /** Starts a stopped server on its port. */
   async resume(): Promise<void> {
     await this.launch()
+  }
+}
+
+/**
+ * A loopback TCP pass-through to a server's port: the clients connected through it lose NATS
+ * while it is cut, and the others (connected directly) keep it.
+ */
+export class NatsLink {
+  private server: Server | undefined
+  private readonly sockets = new Set<Socket>()
+
+  private constructor(
+    readonly port: number,
+    private readonly target: number,
+  ) {}
+
+  get url(): string {
+    return `nats://127.0.0.1:${this.port}`
+  }
+
+  static async open(target: NatsServer): Promise<NatsLink> {
+    const link = new NatsLink(await freePort(), target.port)
+    await link.restore()
+    return link
+  }
+
+  /** Accepts connections again, on the same port. */
+  async restore(): Promise<void> {
+    const server = createServer((inbound) => {
+      const outbound = connect({ host: '127.0.0.1', port: this.target })
+      for (const s of [inbound, outbound]) {
+        this.sockets.add(s)
+        s.on('error', () => {})
+        s.on('close', () => {
+          this.sockets.delete(s)
+          inbound.destroy()
+          outbound.destroy()
+        })
+      }
+      inbound.pipe(outbound)
+      outbound.pipe(inbound)
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.port, '127.0.0.1', () => resolve())
+    })
+    this.server = server
+  }
+
+  /** Drops every connection through the link and refuses new ones until `restore()`. */
+  async cut(): Promise<void> {
+    const server = this.server
+    this.server = undefined
+    for (const s of this.sockets) s.destroy()
+    if (server !== undefined) await new Promise<void>((r) => server.close(() => r()))
   }
 }

@@ -1,10 +1,10 @@
 // The request plane over a real NATS server (the Debian `nats-server` binary).
 import { join } from 'node:path'
-import { connect, type Socket } from 'node:net'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { DistributedRuntime, EndpointError, MetricsError, NatsError, type JsonValue } from '../dist/cjs/index.js'
 import { findNatsServer, NatsServer } from './nats-server'
 import { freePort, httpGet } from './util'
+import { RawNats } from './fixtures/raw-nats'
 import { P, TRAFFIC, endpointLabels, planeCases, responsesFor, runTraffic, uniqueNamespace } from './fixtures/plane-cases'
 import {
   collect,
@@ -30,140 +30,6 @@ if (NATS_BIN === null) {
 
 const WORKER = join(__dirname, 'fixtures', 'nats-worker.mjs')
 const EXIT_WITHIN_MS = 2000
-
-// ---- a raw NATS client: just enough protocol to poke the plane from outside ----
-
-interface RawMsg {
-  subject: string
-  sid: string
-  reply: string | undefined
-  /** The header block (NATS/1.0 ...), or undefined for a plain MSG. */
-  headers: string | undefined
-  payload: Buffer
-}
-
-class RawNats {
-  private buf = Buffer.alloc(0)
-  private readonly queues = new Map<string, RawMsg[]>()
-  private wake: (() => void) | undefined
-  private pongs: (() => void)[] = []
-  private nextSid = 1
-  errors: string[] = []
-
-  private constructor(private readonly sock: Socket) {
-    sock.on('data', (c: Buffer) => {
-      this.buf = Buffer.concat([this.buf, c])
-      this.parse()
-    })
-    sock.on('error', () => {})
-  }
-
-  static async connect(port: number): Promise<RawNats> {
-    const sock = connect({ host: '127.0.0.1', port })
-    await new Promise<void>((resolve, reject) => {
-      sock.once('connect', () => resolve())
-      sock.once('error', reject)
-    })
-    const c = new RawNats(sock)
-    sock.write('CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":false}\r\n')
-    await c.ping()
-    return c
-  }
-
-  private parse(): void {
-    for (;;) {
-      const eol = this.buf.indexOf('\r\n')
-      if (eol < 0) return
-      const line = this.buf.subarray(0, eol).toString('latin1')
-      const parts = line.split(' ')
-      const op = parts[0].toUpperCase()
-      if (op === 'MSG' || op === 'HMSG') {
-        const h = op === 'HMSG'
-        // MSG <subject> <sid> [reply] <n>;  HMSG <subject> <sid> [reply] <hdr> <total>
-        const fixed = h ? 5 : 4
-        const reply = parts.length > fixed ? parts[3] : undefined
-        const total = Number(parts[parts.length - 1])
-        const hdr = h ? Number(parts[parts.length - 2]) : 0
-        if (this.buf.length < eol + 2 + total + 2) return
-        const body = this.buf.subarray(eol + 2, eol + 2 + total)
-        const msg: RawMsg = {
-          subject: parts[1],
-          sid: parts[2],
-          reply,
-          headers: h ? body.subarray(0, hdr).toString('latin1') : undefined,
-          payload: Buffer.from(body.subarray(hdr)),
-        }
-        this.buf = this.buf.subarray(eol + 2 + total + 2)
-        const q = this.queues.get(msg.sid) ?? []
-        q.push(msg)
-        this.queues.set(msg.sid, q)
-        const w = this.wake
-        this.wake = undefined
-        w?.()
-        continue
-      }
-      this.buf = this.buf.subarray(eol + 2)
-      if (op === 'PING') this.sock.write('PONG\r\n')
-      else if (op === 'PONG') this.pongs.shift()?.()
-      else if (op === '-ERR') this.errors.push(line)
-    }
-  }
-
-  /** A round trip: everything sent before it has been processed by the server. */
-  ping(): Promise<void> {
-    return new Promise((resolve) => {
-      this.pongs.push(resolve)
-      this.sock.write('PING\r\n')
-    })
-  }
-
-  sub(subject: string): string {
-    const sid = String(this.nextSid++)
-    this.sock.write(`SUB ${subject} ${sid}\r\n`)
-    return sid
-  }
-
-  pub(subject: string, reply: string | undefined, payload: Buffer): void {
-    this.sock.write(Buffer.concat([
-      Buffer.from(`PUB ${subject}${reply === undefined ? '' : ` ${reply}`} ${payload.length}\r\n`, 'latin1'),
-      payload,
-      Buffer.from('\r\n'),
-    ]))
-  }
-
-  /** The next message on `sid`, or undefined after `ms`. */
-  async next(sid: string, ms: number): Promise<RawMsg | undefined> {
-    const end = Date.now() + ms
-    for (;;) {
-      const q = this.queues.get(sid)
-      if (q !== undefined && q.length > 0) return q.shift()
-      const left = end - Date.now()
-      if (left <= 0) return undefined
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left)
-        this.wake = () => {
-          clearTimeout(t)
-          resolve()
-        }
-      })
-    }
-  }
-
-  /** Publishes `subject` with a fresh inbox and returns the first answer (JSON). */
-  async request(subject: string, ms = 2000): Promise<Record<string, unknown>> {
-    const inbox = `_INBOX.raw${this.nextSid}`
-    const sid = this.sub(inbox)
-    this.pub(subject, inbox, Buffer.alloc(0))
-    const m = await this.next(sid, ms)
-    this.sock.write(`UNSUB ${sid}\r\n`)
-    if (m === undefined) throw new Error(`no answer to ${subject} within ${ms} ms`)
-    return JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>
-  }
-
-  close(): void {
-    this.sock.destroy()
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
@@ -347,7 +213,7 @@ describe.skipIf(NATS_BIN === null)('NATS request plane', () => {
         r.pub(subject, inbox, Buffer.alloc(0))
         const m = await r.next(sid, 3000)
         if (m === undefined) throw new Error(`no answer to ${subject}`)
-        return JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>
+        return JSON.parse(m.text) as Record<string, unknown>
       }
 
       const ping = await ask(`$SRV.PING.${svc}`)

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Agent, request } from 'node:http'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ConfigError, DistributedRuntime, type RuntimeOptions } from '../dist/cjs/index.js'
-import { httpGet, killProgram, sample, startProgram, type Program } from './util'
+import { eventually, httpGet, killProgram, sample, startProgram, type Program } from './util'
 
 const ATTACKER = join(__dirname, 'fixtures', 'server-attacker.mjs')
 const ERRORS = 'dynamo_component_metrics_callback_errors_total'
@@ -58,6 +58,11 @@ function keepAliveGet(url: string, agent: Agent): Promise<{ status: number; body
     req.on('error', reject)
     req.end()
   })
+}
+
+/** Exposition text without the uptime sample, the one line that differs between two scrapes. */
+function steady(text: string): string {
+  return text.replace(/^dynamo_component_uptime_seconds .*$/m, '')
 }
 
 /** Registers a callback that waits for `release()` before it settles, counting its runs. */
@@ -126,8 +131,9 @@ describe('maxConnections', () => {
       // The connection already open keeps scraping.
       for (let i = 0; i < 3; i++) expect((await keepAliveGet(url, agent)).status).toBe(200)
       await killProgram(filler)
-      await new Promise((r) => setTimeout(r, 200))
-      expect((await httpGet(`${url}/metrics`)).status).toBe(200)
+      // Once the server has seen the filler's connections close, a new connection is served.
+      const after = await eventually(() => httpGet(`${url}/metrics`), 5000, 'a scrape on a new connection')
+      expect(after.status).toBe(200)
     } finally {
       agent.destroy()
     }
@@ -136,7 +142,8 @@ describe('maxConnections', () => {
 
 describe('writeTimeoutMs and maxConcurrentRenders', () => {
   it('drops a stalled reader after writeTimeoutMs, which frees its render', async () => {
-    const { rt, url, port } = await serving({ writeTimeoutMs: 500, maxConcurrentRenders: 1, renderWaitMs: 100 })
+    // A write timeout far above the probe's round trip, even on a loaded machine.
+    const { rt, url, port } = await serving({ writeTimeoutMs: 1500, maxConcurrentRenders: 1, renderWaitMs: 100 })
     // A large target (~6 MB of text): far more than the socket buffers take from a stalled reader.
     const g = rt.metrics.createGaugeVec('big', 'a large target', ['series'] as const, undefined, { maxSeries: 100_000 })
     const pad = 'x'.repeat(80)
@@ -144,9 +151,9 @@ describe('writeTimeoutMs and maxConcurrentRenders', () => {
     const full = await httpGet(`${url}/metrics`)
     expect(full.status).toBe(200)
 
-    const stalled = attack(port, 'stalled', 1, 2500)
-    await stalled.line('ready')
-    await new Promise((r) => setTimeout(r, 100))
+    const stalled = attack(port, 'stalled', 1, 4000)
+    // Its first bytes tell its render holds the one permit (taken before the render starts).
+    await stalled.line('answered')
     const during = await httpGet(`${url}/metrics`)
     expect(during.status).toBe(503)
     // After the write timeout the stalled render is gone and scrapes answer again.
@@ -159,7 +166,8 @@ describe('writeTimeoutMs and maxConcurrentRenders', () => {
     }
     const freedMs = Math.round(performance.now() - stalledAt)
     expect(after.status).toBe(200)
-    expect(after.body.length).toBe(full.body.length)
+    // The same target in full; only the uptime sample moves between scrapes (and its length with it).
+    expect(steady(after.body) === steady(full.body)).toBe(true)
     const s = await summary(stalled)
     console.log(
       'limit figures',
@@ -197,7 +205,8 @@ describe('writeTimeoutMs and maxConcurrentRenders', () => {
     const { rt, url } = await serving({ maxConcurrentRenders: 1, renderWaitMs: 100 })
     const cb = gatedCallback(rt)
     const first = httpGet(`${url}/metrics`)
-    await new Promise((r) => setTimeout(r, 100))
+    // The callback runs once the first scrape holds the one render permit.
+    await eventually(() => (cb.runs() === 1 ? true : undefined), 5000, 'the first scrape running its callback')
     const refused = await httpGet(`${url}/metrics`)
     expect(refused.status).toBe(503)
     expect(refused.headers['retry-after']).toBe('1')

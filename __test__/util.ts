@@ -39,6 +39,24 @@ export function httpGet(url: string, headers: Record<string, string> = {}): Prom
   })
 }
 
+/** Polls `fn` until it returns a value that is not undefined, or throws after `ms`. */
+export async function eventually<T>(fn: () => Promise<T | undefined> | T | undefined, ms = 5000, what = 'condition'): Promise<T> {
+  const end = Date.now() + ms
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await fn()
+      if (v !== undefined) return v
+    } catch (e) {
+      last = e
+    }
+    if (Date.now() >= end) {
+      throw new Error(`${what} did not hold within ${ms} ms${last === undefined ? '' : `: ${String(last)}`}`)
+    }
+    await new Promise((r) => setTimeout(r, 25))
+  }
+}
+
 /** `p`'s value, or undefined when `ms` pass first. */
 export function within<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
   return new Promise((resolve, reject) => {

@@ -2,7 +2,10 @@
 // changes per second over loopback NATS, the aggregator's CPU and how soon a change shows in its
 // getMetrics() (from the publish() call, so the 1 ms debounce is included).
 //
-//   node bench/method1.mjs [--quick] [--workers 100] [--rate 100]
+//   node bench/method1.mjs [--quick] [--workers 100] [--rate 100] [--split]
+// --split also times each probe event on NATS (a plain subscriber in this process), splitting the
+// path into publish() -> on NATS (debounce, publisher) and NATS -> getMetrics() (aggregator); the
+// subscriber reads every worker's events, so it adds load of its own.
 // Needs a built package (npm run build) and nats-server. Workers and the aggregator run in child
 // processes of their own.
 import { spawn } from 'node:child_process'
@@ -20,6 +23,7 @@ const flag = (name, dflt) => {
   return i >= 0 ? Number(argv[i + 1]) : dflt
 }
 const quick = argv.includes('--quick')
+const split = argv.includes('--split')
 const WORKERS = flag('workers', 100)
 const RATE = flag('rate', 100)
 const NS = 'bench'
@@ -71,8 +75,12 @@ async function aggregator(url) {
       seen = e.kvActiveBlocks
       process.stdout.write(`seen ${seen} ${now()}\n`)
     }
+    // A nap of 100 µs between looks, not a spin: a spinning reader would take one of the
+    // machine's cores from the publishers and NATS, and its latency would measure that.
+    Atomics.wait(nap, 0, 0, 0.1)
     setImmediate(spin)
   }
+  const nap = new Int32Array(new SharedArrayBuffer(4))
   process.stdout.write('ready\n')
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'count') process.stdout.write(`count ${agg.getMetrics().endpoints.length}\n`)
@@ -140,6 +148,28 @@ async function countMessages(port, subject) {
   })
   sock.write(`CONNECT {"verbose":false}\r\nSUB ${subject} 1\r\n`)
   return { count: () => n, close: () => sock.destroy() }
+}
+
+/** When each `kv_active_blocks` value of worker `id`'s events was seen on NATS (a plain subscriber). */
+async function probeOnNats(port, id) {
+  const sock = connect({ host: '127.0.0.1', port })
+  await new Promise((r) => sock.once('connect', r))
+  const at = new Map()
+  const head = `{"worker_id":${id},`
+  let buf = ''
+  sock.on('data', (c) => {
+    const t = now()
+    buf += c.toString('latin1')
+    for (let i = buf.indexOf(head); i >= 0; i = buf.indexOf(head, i + 1)) {
+      const m = /"kv_active_blocks":(\d+)/.exec(buf.slice(i, i + 200))
+      if (m !== null && !at.has(Number(m[1]))) at.set(Number(m[1]), t)
+    }
+    // Keep a tail that may hold the start of a message cut by the chunk.
+    buf = buf.slice(-400)
+  })
+  sock.write(`CONNECT {"verbose":false}\r\nSUB namespace.${NS}.kv_metrics 1\r\n`)
+  await sleep(200)
+  return { at, close: () => sock.destroy() }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
@@ -217,18 +247,30 @@ async function main() {
     }
     agg.send(`watch ${probe.workerId}`)
     await agg.next('seen 0')
+    const onNats = split ? await probeOnNats(port, probe.workerId) : null
     const samples = quick ? 100 : 300
     const lat = []
+    const toNats = []
     for (let k = 1; k <= samples; k++) {
       const t = now()
       probe.publish(fpm(k))
       const line = await agg.next(`seen ${k} `)
       lat.push(Number(line.split(' ')[2]) - t)
+      if (onNats !== null) toNats.push((onNats.at.get(k) ?? NaN) - t)
       await sleep(5 + Math.random() * 10)
     }
     console.log(
       `publish() -> aggregator getMetrics() under that load: p50 ${pct(lat, 50).toFixed(2)} ms, p99 ${pct(lat, 99).toFixed(2)} ms, max ${Math.max(...lat).toFixed(2)} ms (${samples} changes, 1 ms debounce included)`,
     )
+    if (onNats !== null) {
+      onNats.close()
+      const seen = toNats.flatMap((x, i) => (Number.isNaN(x) ? [] : [[x, lat[i] - x]]))
+      const first = seen.map((s) => s[0])
+      const rest = seen.map((s) => s[1])
+      console.log(
+        `  split (${seen.length} of ${samples} seen on NATS): publish() -> on NATS p50 ${pct(first, 50).toFixed(2)} / p99 ${pct(first, 99).toFixed(2)} ms; NATS -> getMetrics() p50 ${pct(rest, 50).toFixed(2)} / p99 ${pct(rest, 99).toFixed(2)} ms`,
+      )
+    }
     await probe.stop()
     w.c.kill('SIGKILL')
     agg.c.kill('SIGKILL')

@@ -28,7 +28,8 @@ export async function runAggregate(cfg: AggregateConfig, log: Logger, natsServer
     `Scraping service ${aggregator.service} and filtering on subject ${filter}` +
       (cfg.modelName === undefined ? '' : ` (model ${cfg.modelName})`),
   )
-  const render = (): string => aggregator.prometheusMetricsFmt({ component: cfg.component, endpoint: cfg.endpoint })
+  const render = (): string =>
+    aggregator.prometheusMetricsFmt({ component: cfg.component, endpoint: cfg.endpoint, model: cfg.modelName })
 
   // The seed's warning while no worker matches, stopping once one appears (and again if all leave).
   let seen: number | undefined

@@ -15,7 +15,7 @@ Options:
   --namespace <ns>          namespace (default: $DYN_NAMESPACE, else dynamo)
   --component <name>        component to watch (required)
   --endpoint <name>         endpoint whose stats carry the metrics (required)
-  --model-name <name>       model served by the workers (shown in the log)
+  --model-name <name>       model served by the workers: a model="<name>" label on every series
   --poll-interval <s>       seconds between stats polls, an integer >= 1 (default 1)
   --host <ip>               address to serve on (default 0.0.0.0)
   --port <n>                port to serve on (default 9091; 0 = any free port)
@@ -140,7 +140,7 @@ export function parse(argv: string[], env: NodeJS.ProcessEnv): Config {
     namespace,
     component: name('component', str('component')),
     endpoint: name('endpoint', str('endpoint')),
-    modelName: str('model-name'),
+    modelName: str('model-name') === undefined ? undefined : name('model-name', str('model-name')),
     pollIntervalS: intFlag('poll-interval', str('poll-interval'), 1, 1, 3600),
     host,
     port: intFlag('port', str('port') ?? str('metrics-port'), 9091, 0, 65_535),

@@ -84,14 +84,16 @@ export class KvMetricsAggregator {
 
   /**
    * The `llm_*` metrics of Dynamo's `metrics` component in Prometheus text, labelled `component`
-   * and `endpoint` (default: this component's and endpoint's names).
+   * and `endpoint` (default: this component's and endpoint's names). With `model`, every series
+   * also carries `model="<model>"` (an empty string adds no label).
    */
-  prometheusMetricsFmt(given?: { component?: string; endpoint?: string }): string {
+  prometheusMetricsFmt(given?: { component?: string; endpoint?: string; model?: string }): string {
     const where = 'KvMetricsAggregator.prometheusMetricsFmt'
-    const labels = optionsArg<{ component?: string; endpoint?: string }>(given, where, 'labels', 'ERR_DYNAMO_INVALID_LABEL')
+    const labels = optionsArg<{ component?: string; endpoint?: string; model?: string }>(given, where, 'labels', 'ERR_DYNAMO_INVALID_LABEL')
     const component = labels.component === undefined ? this.component.name : stringArg(labels.component, 'ERR_DYNAMO_INVALID_LABEL', where, 'labels.component')
     const endpoint = labels.endpoint === undefined ? this.endpoint : stringArg(labels.endpoint, 'ERR_DYNAMO_INVALID_LABEL', where, 'labels.endpoint')
-    return this.native.render(component, endpoint)
+    const model = labels.model === undefined ? undefined : stringArg(labels.model, 'ERR_DYNAMO_INVALID_LABEL', where, 'labels.model')
+    return this.native.render(component, endpoint, model)
   }
 
   /** Stops polling and listening. */

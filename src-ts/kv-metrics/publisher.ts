@@ -1,7 +1,7 @@
 import { callAsync, EndpointError, InvalidValueError } from '../binding/errors'
 import { optionsArg, stringOption } from '../binding/args'
 import { type ConstLabels, pairs } from '../metrics/constructors'
-import type { Gauge } from '../metrics'
+import type { Counter, Gauge } from '../metrics'
 import { native } from '../binding/native'
 import type { Component, Namespace } from '../runtime/levels'
 import { componentParts, namespaceParts, type NativeKvPublisher } from './internals'
@@ -21,21 +21,38 @@ const GAUGES = [
 ] as const
 
 /**
- * The gauges of a component (and const labels): created once, shared by the publishers of this
+ * LoadEvents that never went: replaced unsent by a newer one (only the newest is kept while NATS
+ * is unreachable), or still unsent when the publisher stopped.
+ */
+const DROPPED = [
+  'kvstats_load_events_dropped_total',
+  'LoadEvents not sent: replaced by a newer one while NATS was unreachable, or unsent at stop',
+] as const
+
+interface Families {
+  gauges: Gauge[]
+  dropped: Counter
+}
+
+/**
+ * The families of a component (and const labels): created once, shared by the publishers of this
  * process on it (a component-level gauge holds the last value written, as in Dynamo).
  */
-const shared = new WeakMap<Component, Map<string, Gauge[]>>()
-function gaugesOf(component: Component, labels: ConstLabels | undefined): Gauge[] {
+const shared = new WeakMap<Component, Map<string, Families>>()
+function familiesOf(component: Component, labels: ConstLabels | undefined): Families {
   let byLabels = shared.get(component)
   if (byLabels === undefined) shared.set(component, (byLabels = new Map()))
-  const given = pairs(labels, 'createEndpoint', 'metricsLabels')
+  const given = pairs(labels, 'createEndpoint', 'metricsLabels') as [string, string][]
   const key = JSON.stringify(given)
-  let g = byLabels.get(key)
-  if (g === undefined) {
-    g = GAUGES.map(([n, help]) => component.metrics.createGauge(n, help, given as [string, string][]))
-    byLabels.set(key, g)
+  let f = byLabels.get(key)
+  if (f === undefined) {
+    f = {
+      gauges: GAUGES.map(([n, help]) => component.metrics.createGauge(n, help, given)),
+      dropped: component.metrics.createCounter(DROPPED[0], DROPPED[1], given),
+    }
+    byLabels.set(key, f)
   }
-  return g
+  return f
 }
 
 export interface CreateEndpointOptions {
@@ -54,11 +71,14 @@ function newInstance(): string {
  * Publishes a worker's `ForwardPassMetrics` (Dynamo's Method 1): the stats of its `load_metrics`
  * endpoint report the latest, four component gauges mirror the KV stats, and a `LoadEvent` goes
  * to `namespace.<ns>.kv_metrics` 1 ms after the last change of `kvActiveBlocks` or
- * `numRequestsWaiting` (a trailing debounce; changes of other fields send no event).
+ * `numRequestsWaiting` (a trailing debounce; changes of other fields send no event). While NATS
+ * is unreachable only the newest event is kept; those it replaced are counted in
+ * `dynamo_component_kvstats_load_events_dropped_total`.
  */
 export class WorkerMetricsPublisher {
   private native: NativeKvPublisher | null = null
   private gauges: Gauge[] = []
+  private dropped: Counter | undefined
   private readonly values = new Float64Array(FIELD_COUNT)
   private list: readonly number[] | undefined
   private has = false
@@ -97,9 +117,10 @@ export class WorkerMetricsPublisher {
     const { rt, namespace, component: name } = componentParts(component, 'createEndpoint')
     const o = optionsArg<CreateEndpointOptions>(options, 'createEndpoint')
     const endpoint = stringOption(o.endpoint, 'createEndpoint', 'options.endpoint') ?? native.kvLoadMetricsEndpoint()
-    const gauges = gaugesOf(component, metricsLabels)
+    const { gauges, dropped } = familiesOf(component, metricsLabels)
     this.native = await callAsync(() => rt.kvPublisherStart(namespace, name, endpoint, newInstance()))
     this.gauges = gauges
+    this.dropped = dropped
     if (this.has) {
       for (let i = 0; i < GAUGES.length; i++) gauges[i].set(this.values[GAUGES[i][2]])
       this.dirty = true
@@ -155,8 +176,8 @@ export class WorkerMetricsPublisher {
     const send = this.eventDue
     this.eventDue = false
     try {
-      // The one N-API crossing per debounced change.
-      this.native.flush(metricsJson(this.values, this.list), send)
+      // The one N-API crossing per debounced change; true when its event replaced one unsent.
+      if (this.native.flush(metricsJson(this.values, this.list), send)) this.dropped!.inc()
     } catch (e) {
       // Validated already; only a stop racing the timer gets here.
       if (!this.stopped) process.emitWarning(`WorkerMetricsPublisher: ${(e as Error).message}`)
@@ -171,7 +192,7 @@ export class WorkerMetricsPublisher {
     this.flush()
     this.stopped = true
     const n = this.native
-    if (n !== null) await n.stop()
+    if (n !== null && (await n.stop())) this.dropped!.inc()
   }
 }
 

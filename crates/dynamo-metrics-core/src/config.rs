@@ -58,44 +58,69 @@ pub const DEFAULT_SCRAPE_TIMEOUT_MS: u32 = 1000;
 /// Served by the status server itself, so a health or live path may not take it.
 pub const METRICS_PATH: &str = "/metrics";
 
-/// Options passed by the user to `DistributedRuntime.create()`; each one wins over its variable.
-/// Numbers arrive as the JS numbers they were (f64), so the range rule sees `80.9` or `NaN`
-/// before anything converts them.
-#[derive(Debug, Clone, Default)]
-pub struct ConfigOverrides {
-    /// `systemEnabled`.
-    pub system_enabled: Option<bool>,
-    /// `systemPort`.
-    pub system_port: Option<f64>,
-    /// `systemHost`.
-    pub system_host: Option<String>,
-    /// `startingHealthStatus`.
-    pub starting_health_status: Option<String>,
-    /// `healthPath`.
-    pub health_path: Option<String>,
-    /// `livePath`.
-    pub live_path: Option<String>,
-    /// `useEndpointHealthStatus`.
-    pub use_endpoint_health_status: Option<Vec<String>>,
-    /// `scrapeTimeoutMs`.
-    pub scrape_timeout_ms: Option<f64>,
-    /// `headerReadTimeoutMs`; wins over [`ENV_HEADER_READ_TIMEOUT_MS`].
-    pub header_read_timeout_ms: Option<f64>,
-    /// `idleTimeoutMs`; wins over [`ENV_IDLE_TIMEOUT_MS`].
-    pub idle_timeout_ms: Option<f64>,
-    /// `writeTimeoutMs`; wins over [`ENV_WRITE_TIMEOUT_MS`].
-    pub write_timeout_ms: Option<f64>,
-    /// `maxConnections`; wins over [`ENV_MAX_CONNECTIONS`].
-    pub max_connections: Option<f64>,
-    /// `maxConcurrentRenders`; wins over [`ENV_MAX_CONCURRENT_RENDERS`].
-    pub max_concurrent_renders: Option<f64>,
-    /// `renderWaitMs`; wins over [`ENV_RENDER_WAIT_MS`].
-    pub render_wait_ms: Option<f64>,
-    /// `natsServer`: URL of the NATS server for the request plane; wins over `NATS_SERVER`.
-    pub nats_server: Option<String>,
-    /// `maxSeriesPerFamily`; wins over [`ENV_MAX_SERIES_PER_FAMILY`].
-    pub max_series_per_family: Option<f64>,
+/// The options of `DistributedRuntime.create()`, declared once: hands every option to
+/// `$callback!` as `$(#[doc = "..."])* $(#[ts = "..."])? name: [Type],`. The core builds
+/// [`ConfigOverrides`] from it; the binding builds its N-API options object and the conversion
+/// into [`ConfigOverrides`] from the same list, so an option exists in all three or in none. The
+/// docs are what users read on the JS option; `#[ts]` narrows the JS type (the binding's only use).
+/// The docs are `#[doc = "..."]`, not `///`: forwarded through a macro, `///` arrives as a raw
+/// string that napi-rs copies into the generated declaration with its `r"`. The types are in
+/// brackets so they are forwarded as plain tokens: a `$t:ty` reaches napi-rs as an opaque group
+/// in which it does not see the `Option`, and it would make the option required.
+#[macro_export]
+macro_rules! runtime_options {
+    ($callback:ident) => {
+        $callback! {
+            #[doc = " Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`."]
+            system_enabled: [Option<bool>],
+            #[doc = " Port of the status server (0 = a free port); wins over `DYN_SYSTEM_PORT` and enables the server."]
+            system_port: [Option<f64>],
+            #[doc = " Address to bind; wins over `DYN_SYSTEM_HOST` (default `0.0.0.0`)."]
+            system_host: [Option<String>],
+            #[doc = " `ready` or `notready`; wins over `DYN_SYSTEM_STARTING_HEALTH_STATUS` (default `notready`)."]
+            #[ts = "'ready' | 'notready'"]
+            starting_health_status: [Option<String>],
+            #[doc = " Wins over `DYN_SYSTEM_HEALTH_PATH` (default `/health`)."]
+            health_path: [Option<String>],
+            #[doc = " Wins over `DYN_SYSTEM_LIVE_PATH` (default `/live`)."]
+            live_path: [Option<String>],
+            #[doc = " Endpoints that must be ready for `/health` to be 200; wins over `DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS`."]
+            use_endpoint_health_status: [Option<Vec<String>>],
+            #[doc = " Deadline for the callbacks of one scrape in ms; wins over `DYN_METRICS_SCRAPE_TIMEOUT_MS` (default 1000)."]
+            scrape_timeout_ms: [Option<f64>],
+            #[doc = " Status server: ms a client has to send a complete request head; wins over `DYN_SYSTEM_HEADER_READ_TIMEOUT_MS` (default 10000)."]
+            header_read_timeout_ms: [Option<f64>],
+            #[doc = " Status server: ms a keep-alive connection may sit without a request; wins over `DYN_SYSTEM_IDLE_TIMEOUT_MS` (default 60000)."]
+            idle_timeout_ms: [Option<f64>],
+            #[doc = " Status server: ms a response may wait for its reader to take a byte; wins over `DYN_SYSTEM_WRITE_TIMEOUT_MS` (default 10000)."]
+            write_timeout_ms: [Option<f64>],
+            #[doc = " Status server: open connections at most (new ones past it are closed); wins over `DYN_SYSTEM_MAX_CONNECTIONS` (default 2048)."]
+            max_connections: [Option<f64>],
+            #[doc = " Status server: `/metrics` renders in flight at most; wins over `DYN_SYSTEM_MAX_CONCURRENT_RENDERS` (default 16)."]
+            max_concurrent_renders: [Option<f64>],
+            #[doc = " Status server: ms a scrape past `maxConcurrentRenders` waits before a 503 with `Retry-After` (0 = none); wins over `DYN_SYSTEM_RENDER_WAIT_MS` (default 2000)."]
+            render_wait_ms: [Option<f64>],
+            #[doc = " NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process."]
+            nats_server: [Option<String>],
+            #[doc = " Series per metric family before new label sets fold into its overflow series (a metric's `maxSeries` wins); wins over `DYN_METRICS_MAX_SERIES_PER_FAMILY` (default 10000)."]
+            max_series_per_family: [Option<f64>],
+        }
+    };
 }
+
+macro_rules! config_overrides {
+    ($($(#[doc = $doc:literal])* $(#[ts = $ts:literal])? $name:ident: [$($ty:tt)*],)*) => {
+        /// Options passed by the user to `DistributedRuntime.create()` (declared in
+        /// [`runtime_options!`]); each one wins over its variable. Numbers arrive as the JS
+        /// numbers they were (f64), so the range rule sees `80.9` or `NaN` before anything
+        /// converts them.
+        #[derive(Debug, Clone, Default)]
+        pub struct ConfigOverrides {
+            $($(#[doc = $doc])* pub $name: $($ty)*,)*
+        }
+    };
+}
+runtime_options!(config_overrides);
 
 /// The resolved configuration of a runtime.
 #[derive(Debug, Clone, PartialEq)]

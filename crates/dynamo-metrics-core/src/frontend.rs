@@ -16,15 +16,22 @@ pub const MAX_BUCKET_COUNT: u32 = 512;
 /// `min`, `max`, `count` of [`generate_log_buckets`].
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LogBuckets {
+    /// The first bound after `0.0` (log spacing needs it positive).
     pub min: f64,
+    /// The last bound.
     pub max: f64,
+    /// How many bounds, `0.0` included; duplicates left by rounding are removed, so the result
+    /// can be shorter.
     pub count: u32,
 }
 
 /// One log-bucketed frontend histogram: its option key, its env prefix and Dynamo's defaults.
 pub struct HistogramDefault {
+    /// The JS option key that overrides it (`FrontendMetricsOptions.buckets.<key>`).
     pub key: &'static str,
+    /// The variable prefix: `<env>_MIN`, `<env>_MAX`, `<env>_COUNT`, as Dynamo reads them.
     pub env: &'static str,
+    /// Dynamo's bounds, used when neither option nor variable says otherwise.
     pub default: LogBuckets,
 }
 
@@ -133,6 +140,7 @@ fn env_number(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Result<Option
 /// The resolved configuration of one frontend metrics set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrontendConfig {
+    /// The sanitized prefix every frontend family is named with.
     pub prefix: String,
     /// Bucket bounds per [`HISTOGRAMS`] key, in that order.
     pub buckets: Vec<(&'static str, Vec<f64>)>,

@@ -29,7 +29,6 @@ pub mod config;
 pub mod contracts;
 pub mod encode;
 pub mod error;
-#[allow(missing_docs)]
 pub mod frontend;
 pub mod hierarchy;
 pub mod names;

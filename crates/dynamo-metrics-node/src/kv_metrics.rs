@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use dynamo_metrics_core::plane::kv_metrics::aggregator::{AggregatorOptions, KvAggregator};
+use dynamo_metrics_core::plane::kv_metrics::export::ExportLabels;
 use dynamo_metrics_core::plane::kv_metrics::publisher::{publish_hit_rate, KvPublisher};
 use dynamo_metrics_core::plane::kv_metrics::types::{
     parse_json, ForwardPassMetrics, KvHitRateEvent, Naming, FIELDS,
@@ -75,17 +76,19 @@ impl NativeKvPublisher {
     }
 
     /// The debounced send: `json` (camelCase `ForwardPassMetrics`) becomes the stats data, and a
-    /// `LoadEvent` is queued when `send_event`. One call per debounced change.
+    /// `LoadEvent` is queued when `send_event`. One call per debounced change. True when the
+    /// event replaced one still unsent.
     #[napi]
-    pub fn flush(&self, json: String, send_event: bool) -> Result<()> {
+    pub fn flush(&self, json: String, send_event: bool) -> Result<bool> {
         let v = parse_json("ForwardPassMetrics", json.as_bytes()).map_err(js)?;
         let m = ForwardPassMetrics::from_value(&v, Naming::Js).map_err(js)?;
         self.inner.update(m, send_event).map_err(js)
     }
 
+    /// Sends the queued event, then stops serving; true when that event could not go.
     #[napi]
-    pub async fn stop(&self) {
-        self.inner.stop().await;
+    pub async fn stop(&self) -> bool {
+        self.inner.stop().await
     }
 }
 
@@ -147,10 +150,14 @@ impl NativeKvAggregator {
         }
     }
 
-    /// The `llm_*` families in Prometheus text, labelled `component` and `endpoint`.
+    /// The `llm_*` families in Prometheus text, labelled `component`, `endpoint` and `model`.
     #[napi]
-    pub fn render(&self, component: String, endpoint: String) -> String {
-        self.inner.render(&component, &endpoint)
+    pub fn render(&self, component: String, endpoint: String, model: Option<String>) -> String {
+        self.inner.render(&ExportLabels {
+            component: &component,
+            endpoint: &endpoint,
+            model: model.as_deref(),
+        })
     }
 
     /// A summary of malformed input since the last call (the caller warns at most once a second).

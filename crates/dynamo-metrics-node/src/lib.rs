@@ -56,97 +56,48 @@ where
     .map_err(napi_error)
 }
 
-/// Options of `DistributedRuntime.create()`, declared once: the TS type is this struct's
-/// generated declaration (without the two fields the package sets itself).
-#[napi(object)]
-pub struct RuntimeOptions {
-    /// Start the system status server; wins over `DYN_SYSTEM_ENABLED` / `DYN_SYSTEM_PORT`.
-    pub system_enabled: Option<bool>,
-    /// Port of the status server (0 = a free port); wins over `DYN_SYSTEM_PORT` and enables the server.
-    pub system_port: Option<f64>,
-    /// Address to bind; wins over `DYN_SYSTEM_HOST` (default `0.0.0.0`).
-    pub system_host: Option<String>,
-    /// `ready` or `notready`; wins over `DYN_SYSTEM_STARTING_HEALTH_STATUS` (default `notready`).
-    #[napi(ts_type = "'ready' | 'notready'")]
-    pub starting_health_status: Option<String>,
-    /// Wins over `DYN_SYSTEM_HEALTH_PATH` (default `/health`).
-    pub health_path: Option<String>,
-    /// Wins over `DYN_SYSTEM_LIVE_PATH` (default `/live`).
-    pub live_path: Option<String>,
-    /// Endpoints that must be ready for `/health` to be 200; wins over `DYN_SYSTEM_USE_ENDPOINT_HEALTH_STATUS`.
-    pub use_endpoint_health_status: Option<Vec<String>>,
-    /// Deadline for the callbacks of one scrape in ms; wins over `DYN_METRICS_SCRAPE_TIMEOUT_MS` (default 1000).
-    pub scrape_timeout_ms: Option<f64>,
-    /// Status server: ms a client has to send a complete request head; wins over `DYN_SYSTEM_HEADER_READ_TIMEOUT_MS` (default 10000).
-    pub header_read_timeout_ms: Option<f64>,
-    /// Status server: ms a keep-alive connection may sit without a request; wins over `DYN_SYSTEM_IDLE_TIMEOUT_MS` (default 60000).
-    pub idle_timeout_ms: Option<f64>,
-    /// Status server: ms a response may wait for its reader to take a byte; wins over `DYN_SYSTEM_WRITE_TIMEOUT_MS` (default 10000).
-    pub write_timeout_ms: Option<f64>,
-    /// Status server: open connections at most (new ones past it are closed); wins over `DYN_SYSTEM_MAX_CONNECTIONS` (default 2048).
-    pub max_connections: Option<f64>,
-    /// Status server: `/metrics` renders in flight at most; wins over `DYN_SYSTEM_MAX_CONCURRENT_RENDERS` (default 16).
-    pub max_concurrent_renders: Option<f64>,
-    /// Status server: ms a scrape past `maxConcurrentRenders` waits before a 503 with `Retry-After` (0 = none); wins over `DYN_SYSTEM_RENDER_WAIT_MS` (default 2000).
-    pub render_wait_ms: Option<f64>,
-    /// NATS server of the request plane (e.g. `nats://127.0.0.1:4222`); wins over `NATS_SERVER`. Without one, endpoints are served in-process.
-    pub nats_server: Option<String>,
-    /// Series per metric family before new label sets fold into its overflow series (a metric's `maxSeries` wins); wins over `DYN_METRICS_MAX_SERIES_PER_FAMILY` (default 10000).
-    pub max_series_per_family: Option<f64>,
-    /// @internal f64 slots per slab (the JS side allocates slabs of this size).
-    pub slab_size: u32,
-    /// @internal The longest string the JS engine can create, in UTF-16 units.
-    pub max_string_length: u32,
-}
+/// The options object of `DistributedRuntime.create()`: the core's options (declared once, in
+/// `dynamo_metrics_core::runtime_options!`) plus the two the package sets itself; its generated
+/// declaration is the TS type (without those two). The conversion names every option, from the
+/// same list, so none can be left out.
+macro_rules! napi_runtime_options {
+    ($($(#[doc = $doc:literal])* $(#[ts = $ts:literal])? $name:ident: [$($ty:tt)*],)*) => {
+        /// Options of `DistributedRuntime.create()`, declared once (in the core): the TS type is
+        /// this struct's generated declaration (without the two fields the package sets itself).
+        #[napi(object)]
+        pub struct RuntimeOptions {
+            $($(#[doc = $doc])* $(#[napi(ts_type = $ts)])? pub $name: $($ty)*,)*
+            /// @internal f64 slots per slab (the JS side allocates slabs of this size).
+            pub slab_size: u32,
+            /// @internal The longest string the JS engine can create, in UTF-16 units.
+            pub max_string_length: u32,
+        }
 
-impl RuntimeOptions {
-    /// The one conversion: every field is named, so a new option cannot be left out.
-    fn into_core(self) -> (ConfigOverrides, JsLimits) {
-        let RuntimeOptions {
-            system_enabled,
-            system_port,
-            system_host,
-            starting_health_status,
-            health_path,
-            live_path,
-            use_endpoint_health_status,
-            scrape_timeout_ms,
-            header_read_timeout_ms,
-            idle_timeout_ms,
-            write_timeout_ms,
-            max_connections,
-            max_concurrent_renders,
-            render_wait_ms,
-            nats_server,
-            max_series_per_family,
-            slab_size,
-            max_string_length,
-        } = self;
-        let overrides = ConfigOverrides {
-            system_enabled,
-            system_port,
-            system_host,
-            starting_health_status,
-            health_path,
-            live_path,
-            use_endpoint_health_status,
-            scrape_timeout_ms,
-            header_read_timeout_ms,
-            idle_timeout_ms,
-            write_timeout_ms,
-            max_connections,
-            max_concurrent_renders,
-            render_wait_ms,
-            nats_server,
-            max_series_per_family,
-        };
-        let limits = JsLimits {
-            slab_size,
-            max_string_length: max_string_length as usize,
-        };
-        (overrides, limits)
-    }
+        impl RuntimeOptions {
+            /// The options object read field by field (`options.rs`): a value of the wrong JS
+            /// type is a ConfigError naming the option, not napi's untyped conversion error.
+            fn read(o: &napi::bindgen_prelude::Object) -> Result<Self> {
+                Ok(RuntimeOptions {
+                    $($name: options::option(o, stringify!($name))?,)*
+                    slab_size: options::internal(o, "slabSize")?,
+                    max_string_length: options::internal(o, "maxStringLength")?,
+                })
+            }
+
+            fn into_core(self) -> (ConfigOverrides, JsLimits) {
+                let overrides = ConfigOverrides {
+                    $($name: self.$name,)*
+                };
+                let limits = JsLimits {
+                    slab_size: self.slab_size,
+                    max_string_length: self.max_string_length as usize,
+                };
+                (overrides, limits)
+            }
+        }
+    };
 }
+dynamo_metrics_core::runtime_options!(napi_runtime_options);
 
 /// What the JS scrape hook receives: the callbacks to run and the snapshot token to commit.
 #[napi(object)]
@@ -369,7 +320,7 @@ pub fn create_runtime<'env>(
         true,
     >,
 ) -> Result<PromiseRaw<'env, NativeRuntime>> {
-    let (overrides, limits) = options::runtime_options(&options)?.into_core();
+    let (overrides, limits) = RuntimeOptions::read(&options)?.into_core();
     coded(env, async move {
         let config = SystemConfig::from_process_env(&overrides)?;
         let rt = Runtime::start(config, limits, Arc::new(HookInvoker(Arc::new(hook)))).await?;

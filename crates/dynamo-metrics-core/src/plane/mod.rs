@@ -9,7 +9,6 @@
 pub mod connect;
 pub mod discover;
 pub mod endpoint_metrics;
-#[allow(missing_docs)] // Method 1: its items are documented in the README; rustdoc to follow
 pub mod kv_metrics;
 pub mod request;
 pub mod serve;

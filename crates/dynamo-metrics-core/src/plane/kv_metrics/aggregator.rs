@@ -24,10 +24,15 @@ use crate::names::nats_subject_token as token;
 use crate::plane::subjects::service_name;
 use crate::plane::NatsPlane;
 
+/// The aggregator's timing, validated once by [`AggregatorOptions::new`].
 #[derive(Clone, Copy, Debug)]
 pub struct AggregatorOptions {
+    /// How often a stats poll is sent (`pollIntervalMs`).
     pub interval: Duration,
+    /// Answers later than this after their poll are dropped (`pollTimeoutMs`), which bounds how
+    /// old a taken answer can be.
     pub timeout: Duration,
+    /// A worker unheard of for this long leaves the aggregate (`staleAfterMs`).
     pub stale_after: Duration,
 }
 
@@ -42,7 +47,9 @@ fn millis(name: &str, v: f64, min: f64) -> Result<Duration> {
 }
 
 impl AggregatorOptions {
+    /// Dynamo's poll period.
     pub const DEFAULT_INTERVAL_MS: f64 = 100.0;
+    /// Dynamo's `scrape_stats` timeout.
     pub const DEFAULT_TIMEOUT_MS: f64 = 300.0;
 
     /// Validates the options (ms); `stale_after` defaults to 3 × `timeout`, and must leave room
@@ -84,6 +91,8 @@ impl AggregatorOptions {
     }
 }
 
+/// One aggregator of one endpoint: shared by the task that polls and listens ([`KvAggregator::run`])
+/// and the readers (`getMetrics()`, renders) through its [`State`].
 pub struct KvAggregator {
     state: Mutex<State>,
     namespace: String,
@@ -96,6 +105,8 @@ pub struct KvAggregator {
 }
 
 impl KvAggregator {
+    /// An aggregator of `endpoint` of `namespace`/`component`; nothing happens until
+    /// [`KvAggregator::run`].
     pub fn new(
         namespace: &str,
         component: &str,
@@ -114,6 +125,7 @@ impl KvAggregator {
         })
     }
 
+    /// The validated timing (JS reads `staleAfterMs` from it).
     pub fn options(&self) -> AggregatorOptions {
         self.opts
     }
@@ -122,6 +134,7 @@ impl KvAggregator {
     pub fn service(&self) -> &str {
         &self.service
     }
+    /// Stats answers whose subject starts with this are of the watched endpoint.
     pub fn subject_prefix(&self) -> &str {
         &self.prefix
     }
@@ -146,22 +159,27 @@ impl KvAggregator {
         }
     }
 
+    /// The aggregate now (workers past `stale_after` already gone).
     pub fn processed(&self) -> Processed {
         self.state().processed(Instant::now())
     }
 
-    pub fn render(&self, component: &str, endpoint: &str) -> String {
-        export::render(&mut self.state(), Instant::now(), component, endpoint)
+    /// The `llm_*` text of the aggregate now.
+    pub fn render(&self, labels: &export::ExportLabels<'_>) -> String {
+        export::render(&mut self.state(), Instant::now(), labels)
     }
 
+    /// The malformed-input summary since the last call; the caller paces the warnings.
     pub fn take_warning(&self) -> Option<String> {
         self.state().take_warning()
     }
 
+    /// Malformed events and stats ignored so far.
     pub fn malformed(&self) -> u64 {
         self.state().malformed
     }
 
+    /// Ends [`KvAggregator::run`] (idempotent); the data read so far stays readable.
     pub fn stop(&self) {
         self.stop.send_replace(true);
     }

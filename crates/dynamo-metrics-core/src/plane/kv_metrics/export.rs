@@ -17,36 +17,62 @@ const WORKER_GAUGES: [(&str, &str); 5] = [
         "KV hit rate percentage per worker",
     ),
 ];
+/// Counts input the aggregator ignored, so malformed events never vanish silently (not in
+/// Dynamo, which had no such count).
 pub const MALFORMED_NAME: &str = "llm_kv_metrics_malformed_total";
 const MALFORMED_HELP: &str = "Malformed KV metrics events and stats the aggregator ignored";
 
-fn gauge(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeVec {
-    let g = GaugeVec::new(Opts::new(name, help), labels).expect("static metric names are valid");
+/// The labels every exported series carries.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportLabels<'a> {
+    /// The `component` label (Dynamo's: the watched component's name).
+    pub component: &'a str,
+    /// The `endpoint` label.
+    pub endpoint: &'a str,
+    /// A `model` label on every series, so aggregators of several models can share one
+    /// Prometheus; `None` or empty keeps Dynamo's label set (Prometheus reads an empty label
+    /// value as no label).
+    pub model: Option<&'a str>,
+}
+
+impl ExportLabels<'_> {
+    fn opts(&self, name: &str, help: &str) -> Opts {
+        let opts = Opts::new(name, help);
+        match self.model {
+            Some(m) if !m.is_empty() => opts.const_label("model", m),
+            _ => opts,
+        }
+    }
+}
+
+fn gauge(reg: &Registry, opts: Opts, labels: &[&str]) -> GaugeVec {
+    let g = GaugeVec::new(opts, labels).expect("static metric names are valid");
     reg.register(Box::new(g.clone()))
         .expect("each name registered once");
     g
 }
 
-fn counter(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> CounterVec {
-    let c = CounterVec::new(Opts::new(name, help), labels).expect("static metric names are valid");
+fn counter(reg: &Registry, opts: Opts, labels: &[&str]) -> CounterVec {
+    let c = CounterVec::new(opts, labels).expect("static metric names are valid");
     reg.register(Box::new(c.clone()))
         .expect("each name registered once");
     c
 }
 
-/// Prometheus text of the aggregate, labelled `component` and `endpoint` (and `worker_id`).
-pub fn render(
-    state: &mut State,
-    now: std::time::Instant,
-    component: &str,
-    endpoint: &str,
-) -> String {
+/// Prometheus text of the aggregate, labelled `component`, `endpoint` (and `worker_id`, and
+/// `model` when one is given).
+pub fn render(state: &mut State, now: std::time::Instant, labels: &ExportLabels<'_>) -> String {
+    let ExportLabels {
+        component,
+        endpoint,
+        ..
+    } = *labels;
     let p = state.processed(now);
     let reg = Registry::new();
     let wl = ["component", "endpoint", "worker_id"];
     let gauges: Vec<GaugeVec> = WORKER_GAUGES
         .iter()
-        .map(|(n, h)| gauge(&reg, n, h, &wl))
+        .map(|(n, h)| gauge(&reg, labels.opts(n, h), &wl))
         .collect();
     for (id, m) in &p.endpoints {
         let id = id.to_string();
@@ -63,27 +89,34 @@ pub fn render(
         }
     }
     let el = ["component", "endpoint"];
-    gauge(&reg, "llm_load_avg", "Average load across workers", &el)
-        .with_label_values(&[component, endpoint])
-        .set(p.load_avg);
     gauge(
         &reg,
-        "llm_load_std",
-        "Load standard deviation across workers",
+        labels.opts("llm_load_avg", "Average load across workers"),
+        &el,
+    )
+    .with_label_values(&[component, endpoint])
+    .set(p.load_avg);
+    gauge(
+        &reg,
+        labels.opts("llm_load_std", "Load standard deviation across workers"),
         &el,
     )
     .with_label_values(&[component, endpoint])
     .set(p.load_std);
     let isl = counter(
         &reg,
-        "llm_kv_hit_rate_isl_blocks",
-        "Cumulative count of ISL blocks in KV hit rate events",
+        labels.opts(
+            "llm_kv_hit_rate_isl_blocks",
+            "Cumulative count of ISL blocks in KV hit rate events",
+        ),
         &wl,
     );
     let overlap = counter(
         &reg,
-        "llm_kv_hit_rate_overlap_blocks",
-        "Cumulative count of overlapping blocks in KV hit rate events",
+        labels.opts(
+            "llm_kv_hit_rate_overlap_blocks",
+            "Cumulative count of overlapping blocks in KV hit rate events",
+        ),
         &wl,
     );
     for (id, n) in &state.hit_isl {
@@ -97,7 +130,7 @@ pub fn render(
             .with_label_values(&[component, endpoint, &id])
             .inc_by(o.copied().unwrap_or_default() as f64);
     }
-    counter(&reg, MALFORMED_NAME, MALFORMED_HELP, &el)
+    counter(&reg, labels.opts(MALFORMED_NAME, MALFORMED_HELP), &el)
         .with_label_values(&[component, endpoint])
         .inc_by(state.malformed as f64);
     let mut out = Vec::new();
@@ -112,6 +145,12 @@ mod tests {
     use super::*;
     use crate::plane::kv_metrics::types::{ForwardPassMetrics, KvHitRateEvent};
     use std::time::{Duration, Instant};
+
+    const LABELS: ExportLabels<'static> = ExportLabels {
+        component: "backend",
+        endpoint: "generate",
+        model: None,
+    };
 
     #[test]
     fn renders_workers_load_and_hit_rate() {
@@ -129,7 +168,7 @@ mod tests {
             isl_blocks: 10,
             overlap_blocks: 4,
         });
-        let t = render(&mut s, now, "backend", "generate");
+        let t = render(&mut s, now, &LABELS);
         assert!(
             t.contains("# HELP llm_kv_blocks_active Active KV cache blocks\n"),
             "{t}"
@@ -149,7 +188,36 @@ mod tests {
             "{t}"
         );
         assert!(t.contains("llm_kv_hit_rate_overlap_blocks{component=\"backend\",endpoint=\"generate\",worker_id=\"2\"} 4\n"), "{t}");
-        let later = render(&mut s, now + Duration::from_secs(2), "backend", "generate");
+        let later = render(&mut s, now + Duration::from_secs(2), &LABELS);
         assert!(!later.contains("llm_kv_blocks_active{"), "{later}");
+    }
+    #[test]
+    fn a_model_labels_every_series_and_an_empty_one_none() {
+        let now = Instant::now();
+        let mut s = State::new(Duration::from_secs(1), Duration::ZERO);
+        s.polled(5, ForwardPassMetrics::default(), now);
+        s.hit_rate(&KvHitRateEvent {
+            worker_id: 5,
+            isl_blocks: 3,
+            overlap_blocks: 1,
+        });
+        let model = ExportLabels {
+            model: Some("llama-3"),
+            ..LABELS
+        };
+        let t = render(&mut s, now, &model);
+        let samples: Vec<&str> = t.lines().filter(|l| !l.starts_with('#')).collect();
+        assert_eq!(samples.len(), 10, "{t}");
+        for l in &samples {
+            assert!(l.contains("model=\"llama-3\""), "{l}");
+        }
+        assert!(t.contains("llm_kv_blocks_active{component=\"backend\",endpoint=\"generate\",model=\"llama-3\",worker_id=\"5\"} 0\n"), "{t}");
+        let empty = ExportLabels {
+            model: Some(""),
+            ..LABELS
+        };
+        let plain = render(&mut s, now, &LABELS);
+        assert!(!plain.contains("model="), "{plain}");
+        assert_eq!(render(&mut s, now, &empty), plain);
     }
 }

@@ -12,6 +12,8 @@ use crate::names::nats_subject_token as token;
 
 /// The endpoint whose stats carry a worker's `ForwardPassMetrics`.
 pub const LOAD_METRICS_ENDPOINT: &str = "load_metrics";
+/// The event name of `LoadEvent`s (subject `namespace.<ns>.kv_metrics`): pushed on change, so the
+/// aggregator need not wait for its next poll.
 pub const KV_METRICS_SUBJECT: &str = "kv_metrics";
 /// With a hyphen, as in Dynamo.
 pub const KV_HIT_RATE_SUBJECT: &str = "kv-hit-rate";

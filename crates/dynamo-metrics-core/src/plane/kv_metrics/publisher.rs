@@ -1,11 +1,14 @@
 //! The worker side of Method 1: serves the `load_metrics` endpoint (its `$SRV.STATS` data is the
 //! latest `ForwardPassMetrics`) and sends `LoadEvent`s and `KvHitRateEvent`s. The debounce rule
-//! lives in the caller (JS), which calls [`KvPublisher::update`] once per debounced change.
+//! lives in the caller (JS), which calls [`KvPublisher::update`] once per debounced change and
+//! counts the events it reports as replaced unsent.
 
 use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Duration;
 
+use async_nats::connection::State;
 use bytes::Bytes;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::types::{ForwardPassMetrics, KvHitRateEvent, LoadEvent};
@@ -30,12 +33,87 @@ impl RequestSink for AckSink {
     fn cancel(&self, _token: u64) {}
 }
 
+/// How often the sender looks at the connection while NATS is unreachable (it only waits then).
+const RECONNECT_POLL: Duration = Duration::from_millis(20);
+/// How long `stop` waits for the last event to go.
+const STOP_WAIT: Duration = Duration::from_secs(1);
+
+/// The newest `LoadEvent` not yet handed to NATS. An event is state, not a delta, so while NATS
+/// is unreachable only the newest is kept (nothing queues up, and the aggregator gets the
+/// current load, not a backlog, on reconnect); each one replaced unsent is reported to the
+/// caller, which counts it.
+#[derive(Default)]
+struct Latest {
+    /// The unsent event, and whether the publisher stopped.
+    slot: Mutex<(Option<Bytes>, bool)>,
+    changed: Notify,
+}
+
+impl Latest {
+    fn slot(&self) -> std::sync::MutexGuard<'_, (Option<Bytes>, bool)> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores `event`; true when it replaced one not sent yet.
+    fn put(&self, event: Bytes) -> Result<bool> {
+        let mut slot = self.slot();
+        if slot.1 {
+            return Err(MetricsError::new(
+                ErrorKind::Closed,
+                "the WorkerMetricsPublisher was stopped",
+            ));
+        }
+        let replaced = slot.0.replace(event).is_some();
+        drop(slot);
+        self.changed.notify_one();
+        Ok(replaced)
+    }
+
+    /// Takes no more events; the one stored still goes.
+    fn close(&self) {
+        self.slot().1 = true;
+        self.changed.notify_one();
+    }
+
+    /// Waits for an event or the close; None once closed with nothing left.
+    async fn next(&self) -> Option<()> {
+        loop {
+            match &*self.slot() {
+                (Some(_), _) => return Some(()),
+                (None, true) => return None,
+                (None, false) => {}
+            }
+            self.changed.notified().await;
+        }
+    }
+
+    fn take(&self) -> Option<Bytes> {
+        self.slot().0.take()
+    }
+}
+
+/// Sends the events in order, one at a time, taking the newest only once NATS is connected.
+async fn send_events(latest: Arc<Latest>, client: async_nats::Client, subject: String) {
+    while latest.next().await.is_some() {
+        // Polled, not evented: this only runs during an outage, and newer events replace the
+        // stored one meanwhile rather than piling up in the client's buffer.
+        while client.connection_state() != State::Connected {
+            tokio::time::sleep(RECONNECT_POLL).await;
+        }
+        let Some(event) = latest.take() else { continue };
+        // An error means the connection is closed for good; later events cannot go either.
+        if client.publish(subject.clone(), event).await.is_err() {
+            return;
+        }
+    }
+    let _ = client.flush().await;
+}
+
+/// One worker's publisher: serves its `load_metrics` endpoint and sends its `LoadEvent`s.
 pub struct KvPublisher {
     served: Arc<ServedEndpoint>,
     worker_id: i64,
-    /// The latest `LoadEvent`: it is state, not a delta, so when sending lags (a NATS outage)
-    /// only the newest is kept and the queue cannot grow.
-    events: Mutex<Option<watch::Sender<Bytes>>>,
+    latest: Arc<Latest>,
     sender: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -68,72 +146,63 @@ impl KvPublisher {
             )
             .await?;
         let _ = sink.0.set(Arc::downgrade(&served));
-        // One task sends the events in order; `update` only stores (it runs on the JS thread).
-        let (tx, mut rx) = watch::channel(Bytes::new());
-        let client = plane.client().clone();
-        let subject = event_subject(namespace, KV_METRICS_SUBJECT);
-        let sender = tokio::spawn(async move {
-            // Ok while a value is unseen, even after the sender is gone: the last event still goes.
-            while rx.changed().await.is_ok() {
-                let b = rx.borrow_and_update().clone();
-                // While NATS is down the client buffers and reconnects; an error here means the
-                // connection is closed for good, and later events cannot go either.
-                if client.publish(subject.clone(), b).await.is_err() {
-                    break;
-                }
-            }
-            let _ = client.flush().await;
-        });
+        // One task sends; `update` only stores (it runs on the JS thread).
+        let latest = Arc::new(Latest::default());
+        let sender = tokio::spawn(send_events(
+            latest.clone(),
+            plane.client().clone(),
+            event_subject(namespace, KV_METRICS_SUBJECT),
+        ));
         Ok(Arc::new(KvPublisher {
             served,
             worker_id,
-            events: Mutex::new(Some(tx)),
+            latest,
             sender: Mutex::new(Some(sender)),
         }))
     }
 
+    /// The worker id: the i64 whose hex ends the endpoint subject, as Dynamo parses it.
     pub fn worker_id(&self) -> i64 {
         self.worker_id
     }
 
+    /// The served endpoint's subject.
     pub fn subject(&self) -> &str {
         self.served.subject()
     }
 
     /// Makes `metrics` the stats data and, when `send_event`, queues a `LoadEvent` with them.
-    pub fn update(&self, metrics: ForwardPassMetrics, send_event: bool) -> Result<()> {
+    /// True when that event replaced one still unsent (NATS unreachable or slow): the caller
+    /// counts it.
+    pub fn update(&self, metrics: ForwardPassMetrics, send_event: bool) -> Result<bool> {
         let json = metrics.to_json();
         self.served.set_stats_json(&json)?;
-        if send_event {
-            let ev = LoadEvent {
-                worker_id: self.worker_id,
-                data: metrics,
-            };
-            let bytes = Bytes::from(serde_json::to_vec(&ev).expect("plain data serializes"));
-            let events = self.events.lock().unwrap_or_else(|e| e.into_inner());
-            match events.as_ref() {
-                Some(tx) if !tx.is_closed() => {
-                    tx.send_replace(bytes);
-                }
-                _ => {
-                    return Err(MetricsError::new(
-                        ErrorKind::Closed,
-                        "the WorkerMetricsPublisher was stopped",
-                    ))
-                }
-            }
+        if !send_event {
+            return Ok(false);
         }
-        Ok(())
+        let ev = LoadEvent {
+            worker_id: self.worker_id,
+            data: metrics,
+        };
+        self.latest.put(Bytes::from(
+            serde_json::to_vec(&ev).expect("plain data serializes"),
+        ))
     }
 
-    /// Sends the queued events, then stops serving.
-    pub async fn stop(&self) {
-        self.events.lock().unwrap_or_else(|e| e.into_inner()).take();
+    /// Sends the queued event (waiting at most a second for NATS), then stops serving. True
+    /// when that event could not go (NATS unreachable): the caller counts it.
+    pub async fn stop(&self) -> bool {
+        self.latest.close();
         let sender = self.sender.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(s) = sender {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), s).await;
+            let abort = s.abort_handle();
+            if tokio::time::timeout(STOP_WAIT, s).await.is_err() {
+                abort.abort();
+            }
         }
+        let dropped = self.latest.take().is_some();
         self.served.stop().await;
+        dropped
     }
 }
 
@@ -157,4 +226,33 @@ pub async fn publish_hit_rate(
         })?;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(1), plane.client().flush()).await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_replaced_unsent_is_reported_and_a_sent_one_is_not() {
+        let l = Latest::default();
+        assert!(!l.put(Bytes::from_static(b"1")).unwrap());
+        assert!(l.put(Bytes::from_static(b"2")).unwrap());
+        assert!(l.put(Bytes::from_static(b"3")).unwrap());
+        assert_eq!(l.take().as_deref(), Some(&b"3"[..]));
+        assert!(!l.put(Bytes::from_static(b"4")).unwrap());
+    }
+
+    #[tokio::test]
+    async fn after_close_the_stored_event_still_goes_and_no_new_one_is_taken() {
+        let l = Latest::default();
+        l.put(Bytes::from_static(b"1")).unwrap();
+        l.close();
+        assert_eq!(
+            l.put(Bytes::from_static(b"2")).unwrap_err().kind,
+            ErrorKind::Closed
+        );
+        assert!(l.next().await.is_some());
+        assert_eq!(l.take().as_deref(), Some(&b"1"[..]));
+        assert!(l.next().await.is_none());
+    }
 }

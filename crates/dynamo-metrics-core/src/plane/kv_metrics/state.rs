@@ -19,16 +19,23 @@ struct Worker {
 /// The aggregate (Dynamo's `ProcessedEndpoints`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Processed {
+    /// The live workers by id, ascending, so renders and `getMetrics()` are stable.
     pub endpoints: Vec<(i64, ForwardPassMetrics)>,
+    /// Mean `kv_active_blocks` of the live workers (0 with none).
     pub load_avg: f64,
+    /// Their population standard deviation, as Dynamo computes it (0 with none).
     pub load_std: f64,
 }
 
+/// The aggregator's data, behind one lock: poll answers, events and renders each take it briefly.
 pub struct State {
     workers: BTreeMap<i64, Worker>,
     stale_after: Duration,
     event_priority: Duration,
+    /// `isl_blocks` summed per worker id over the `KvHitRateEvent`s (kept after a worker
+    /// leaves: they are counters).
     pub hit_isl: HashMap<i64, u64>,
+    /// `overlap_blocks` summed likewise.
     pub hit_overlap: HashMap<i64, u64>,
     /// Malformed events or stats data ignored so far.
     pub malformed: u64,
@@ -37,6 +44,8 @@ pub struct State {
 }
 
 impl State {
+    /// A worker unheard of for `stale_after` leaves; an event's data wins over poll answers for
+    /// `event_priority` after it (a poll answer may have been sent before the event).
     pub fn new(stale_after: Duration, event_priority: Duration) -> State {
         State {
             workers: BTreeMap::new(),
@@ -92,11 +101,15 @@ impl State {
         }
     }
 
+    /// Adds a `KvHitRateEvent` to its worker's totals, known worker or not: the router that
+    /// sends them knows workers the polls may not have seen yet.
     pub fn hit_rate(&mut self, ev: &KvHitRateEvent) {
         *self.hit_isl.entry(ev.worker_id).or_default() += ev.isl_blocks;
         *self.hit_overlap.entry(ev.worker_id).or_default() += ev.overlap_blocks as u64;
     }
 
+    /// Counts one ignored input; `why` is kept for the next warning (only the latest, as the
+    /// warnings are rate-limited).
     pub fn malformed(&mut self, why: String) {
         self.malformed += 1;
         self.malformed_unreported += 1;

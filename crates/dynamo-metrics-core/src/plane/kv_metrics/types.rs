@@ -31,6 +31,7 @@ pub enum FieldKind {
 }
 
 impl FieldKind {
+    /// The kind's name in the schema TS reads (`kvMetricsSchema`).
     pub fn as_str(self) -> &'static str {
         match self {
             FieldKind::U64 => "u64",
@@ -54,22 +55,31 @@ impl FieldKind {
 /// One field of `ForwardPassMetrics`: its group, both spellings, its rule, whether it may be absent.
 #[derive(Clone, Copy, Debug)]
 pub struct Field {
+    /// The struct it belongs to.
     pub group: Group,
+    /// Dynamo's snake_case name, as on NATS.
     pub wire: &'static str,
+    /// The camelCase name JS passes.
     pub js: &'static str,
+    /// The rule its value follows.
     pub kind: FieldKind,
+    /// Whether it may be absent (an `Option` in Dynamo).
     pub optional: bool,
 }
 
 /// The three parts of `ForwardPassMetrics`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Group {
+    /// `worker_stats`: request slots and queue.
     WorkerStats,
+    /// `kv_stats`: KV cache blocks and usage.
     KvStats,
+    /// `spec_decode_stats`: speculative decoding, absent for engines without it.
     SpecDecodeStats,
 }
 
 impl Group {
+    /// Dynamo's snake_case field name of the group.
     pub fn wire(self) -> &'static str {
         match self {
             Group::WorkerStats => "worker_stats",
@@ -77,6 +87,7 @@ impl Group {
             Group::SpecDecodeStats => "spec_decode_stats",
         }
     }
+    /// The camelCase name JS passes.
     pub fn js(self) -> &'static str {
         match self {
             Group::WorkerStats => "workerStats",
@@ -150,48 +161,76 @@ pub const FIELDS: [Field; 13] = [
     ),
 ];
 
+/// A worker's request load (Dynamo's `WorkerStats`). Field rules: [`FIELDS`].
 #[derive(Clone, Debug, PartialEq, Serialize, Default)]
 pub struct WorkerStats {
+    /// Which data-parallel rank of the worker reports, for engines that run several.
     pub data_parallel_rank: Option<u32>,
+    /// Requests being served.
     pub request_active_slots: u64,
+    /// Requests it can serve at once.
     pub request_total_slots: u64,
+    /// Requests queued for a slot; a change of it sends a `LoadEvent`.
     pub num_requests_waiting: u64,
 }
 
+/// A worker's KV cache (Dynamo's `KvStats`).
 #[derive(Clone, Debug, PartialEq, Serialize, Default)]
 pub struct KvStats {
+    /// Blocks in use: the load the aggregator averages; a change of it sends a `LoadEvent`.
     pub kv_active_blocks: u64,
+    /// Blocks in the cache.
     pub kv_total_blocks: u64,
+    /// Fraction 0..1 (an `f32` in Dynamo; `f64` here so JS numbers round-trip exactly).
     pub gpu_cache_usage_perc: f64,
+    /// Fraction 0..1, exported as `llm_kv_hit_rate_percent` despite the name.
     pub gpu_prefix_cache_hit_rate: f64,
 }
 
+/// Speculative decoding counts (Dynamo's `SpecDecodeStats`): every field optional, as engines
+/// report different subsets.
 #[derive(Clone, Debug, PartialEq, Serialize, Default)]
 pub struct SpecDecodeStats {
+    /// Tokens proposed per draft.
     pub num_spec_tokens: Option<u32>,
+    /// Drafts made.
     pub num_drafts: Option<u32>,
+    /// Draft tokens proposed in all.
     pub num_draft_tokens: Option<u32>,
+    /// Draft tokens accepted.
     pub num_accepted_tokens: Option<u32>,
+    /// Accepted tokens by position in the draft.
     pub num_accepted_tokens_per_pos: Option<Vec<u32>>,
 }
 
+/// What a worker publishes (Dynamo's `ForwardPassMetrics`): its stats data and `LoadEvent` body.
 #[derive(Clone, Debug, PartialEq, Serialize, Default)]
 pub struct ForwardPassMetrics {
+    /// Request load.
     pub worker_stats: WorkerStats,
+    /// KV cache load.
     pub kv_stats: KvStats,
+    /// Serialized as `null` when absent, as Dynamo's serde does.
     pub spec_decode_stats: Option<SpecDecodeStats>,
 }
 
+/// A change of a worker's load, pushed to `namespace.<ns>.kv_metrics`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct LoadEvent {
+    /// The sender (an i64, as Dynamo's lease ids are).
     pub worker_id: i64,
+    /// Its metrics at the change.
     pub data: ForwardPassMetrics,
 }
 
+/// One routing decision's cache overlap (Dynamo's `KVHitRateEvent`), to `namespace.<ns>.kv-hit-rate`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct KvHitRateEvent {
+    /// The worker the request went to.
     pub worker_id: i64,
+    /// Blocks of the request's input sequence.
     pub isl_blocks: u64,
+    /// Of those, blocks already in that worker's cache.
     pub overlap_blocks: u32,
 }
 
@@ -410,6 +449,7 @@ impl ForwardPassMetrics {
 }
 
 impl LoadEvent {
+    /// Reads and validates one from JSON in `naming`'s spelling; the error names the field.
     pub fn from_value(v: &Value, naming: Naming) -> Result<LoadEvent> {
         let r = Reader::root("LoadEvent", v, naming)?;
         let worker_id = r.i64("worker_id", "workerId")?;
@@ -445,6 +485,7 @@ impl LoadEvent {
 }
 
 impl KvHitRateEvent {
+    /// Reads and validates one from JSON in `naming`'s spelling; the error names the field.
     pub fn from_value(v: &Value, naming: Naming) -> Result<KvHitRateEvent> {
         let r = Reader::root("KvHitRateEvent", v, naming)?;
         Ok(KvHitRateEvent {
@@ -468,6 +509,7 @@ impl KvHitRateEvent {
         })
     }
 
+    /// Parses NATS bytes: JSON text in Dynamo's spelling.
     pub fn from_wire(bytes: &[u8]) -> Result<KvHitRateEvent> {
         Self::from_value(&parse_json("KvHitRateEvent", bytes)?, Naming::Wire)
     }
