@@ -321,7 +321,7 @@ impl KvAggregator {
 
     fn hit_event(&self, payload: &[u8]) {
         match KvHitRateEvent::from_wire(payload) {
-            Ok(ev) => self.state().hit_rate(&ev),
+            Ok(ev) => self.state().hit_rate(&ev, Instant::now()),
             Err(e) => self
                 .state()
                 .malformed(format!("{KV_HIT_RATE_SUBJECT}: {}", e.message)),

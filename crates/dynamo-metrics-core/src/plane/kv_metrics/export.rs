@@ -119,16 +119,13 @@ pub fn render(state: &mut State, now: std::time::Instant, labels: &ExportLabels<
         ),
         &wl,
     );
-    for (id, n) in &state.hit_isl {
+    for (id, t) in &state.hits {
         let id = id.to_string();
         isl.with_label_values(&[component, endpoint, &id])
-            .inc_by(*n as f64);
-        let o = state
-            .hit_overlap
-            .get(&id.parse::<i64>().unwrap_or_default());
+            .inc_by(t.isl as f64);
         overlap
             .with_label_values(&[component, endpoint, &id])
-            .inc_by(o.copied().unwrap_or_default() as f64);
+            .inc_by(t.overlap as f64);
     }
     counter(&reg, labels.opts(MALFORMED_NAME, MALFORMED_HELP), &el)
         .with_label_values(&[component, endpoint])
@@ -163,11 +160,14 @@ mod tests {
         s.polled(7587884888253033398, m.clone(), now);
         m.kv_stats.kv_active_blocks = 2;
         s.polled(2, m, now);
-        s.hit_rate(&KvHitRateEvent {
-            worker_id: 2,
-            isl_blocks: 10,
-            overlap_blocks: 4,
-        });
+        s.hit_rate(
+            &KvHitRateEvent {
+                worker_id: 2,
+                isl_blocks: 10,
+                overlap_blocks: 4,
+            },
+            now,
+        );
         let t = render(&mut s, now, &LABELS);
         assert!(
             t.contains("# HELP llm_kv_blocks_active Active KV cache blocks\n"),
@@ -196,11 +196,14 @@ mod tests {
         let now = Instant::now();
         let mut s = State::new(Duration::from_secs(1), Duration::ZERO);
         s.polled(5, ForwardPassMetrics::default(), now);
-        s.hit_rate(&KvHitRateEvent {
-            worker_id: 5,
-            isl_blocks: 3,
-            overlap_blocks: 1,
-        });
+        s.hit_rate(
+            &KvHitRateEvent {
+                worker_id: 5,
+                isl_blocks: 3,
+                overlap_blocks: 1,
+            },
+            now,
+        );
         let model = ExportLabels {
             model: Some("llama-3"),
             ..LABELS

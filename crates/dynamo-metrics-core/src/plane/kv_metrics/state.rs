@@ -16,6 +16,17 @@ struct Worker {
     event_at: Option<Instant>,
 }
 
+/// One worker's `KvHitRateEvent` totals.
+#[derive(Clone, Copy, Debug)]
+pub struct HitTotals {
+    /// `isl_blocks` summed.
+    pub isl: u64,
+    /// `overlap_blocks` summed.
+    pub overlap: u64,
+    /// Its last event.
+    seen: Instant,
+}
+
 /// The aggregate (Dynamo's `ProcessedEndpoints`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Processed {
@@ -32,11 +43,10 @@ pub struct State {
     workers: BTreeMap<i64, Worker>,
     stale_after: Duration,
     event_priority: Duration,
-    /// `isl_blocks` summed per worker id over the `KvHitRateEvent`s (kept after a worker
-    /// leaves: they are counters).
-    pub hit_isl: HashMap<i64, u64>,
-    /// `overlap_blocks` summed likewise.
-    pub hit_overlap: HashMap<i64, u64>,
+    /// The `KvHitRateEvent` totals per worker id. They are counters, so a worker's stay while it
+    /// is live or sent one within `stale_after`; then they go with its other series, so worker
+    /// churn cannot grow them without bound.
+    pub hits: HashMap<i64, HitTotals>,
     /// Malformed events or stats data ignored so far.
     pub malformed: u64,
     malformed_unreported: u64,
@@ -51,8 +61,7 @@ impl State {
             workers: BTreeMap::new(),
             stale_after,
             event_priority,
-            hit_isl: HashMap::new(),
-            hit_overlap: HashMap::new(),
+            hits: HashMap::new(),
             malformed: 0,
             malformed_unreported: 0,
             last_malformed: String::new(),
@@ -103,9 +112,15 @@ impl State {
 
     /// Adds a `KvHitRateEvent` to its worker's totals, known worker or not: the router that
     /// sends them knows workers the polls may not have seen yet.
-    pub fn hit_rate(&mut self, ev: &KvHitRateEvent) {
-        *self.hit_isl.entry(ev.worker_id).or_default() += ev.isl_blocks;
-        *self.hit_overlap.entry(ev.worker_id).or_default() += ev.overlap_blocks as u64;
+    pub fn hit_rate(&mut self, ev: &KvHitRateEvent, now: Instant) {
+        let t = self.hits.entry(ev.worker_id).or_insert(HitTotals {
+            isl: 0,
+            overlap: 0,
+            seen: now,
+        });
+        t.isl += ev.isl_blocks;
+        t.overlap += ev.overlap_blocks as u64;
+        t.seen = now;
     }
 
     /// Counts one ignored input; `why` is kept for the next warning (only the latest, as the
@@ -129,11 +144,16 @@ impl State {
         ))
     }
 
-    /// Drops workers not seen within `stale_after`.
+    /// Drops workers not seen within `stale_after`, and the hit-rate totals of ids neither live
+    /// nor heard from within it.
     pub fn expire(&mut self, now: Instant) {
         let stale = self.stale_after;
         self.workers
             .retain(|_, w| now.saturating_duration_since(w.seen) <= stale);
+        let workers = &self.workers;
+        self.hits.retain(|id, t| {
+            workers.contains_key(id) || now.saturating_duration_since(t.seen) <= stale
+        });
     }
 
     /// The live workers (by id) with mean and population standard deviation of `kv_active_blocks`.
@@ -182,6 +202,31 @@ mod tests {
         let mut m = ForwardPassMetrics::default();
         m.kv_stats.kv_active_blocks = active;
         m
+    }
+
+    #[test]
+    fn hit_rate_totals_go_with_their_worker() {
+        let t0 = Instant::now();
+        let mut s = State::new(Duration::from_secs(1), Duration::ZERO);
+        let ev = |worker_id| KvHitRateEvent {
+            worker_id,
+            isl_blocks: 4,
+            overlap_blocks: 1,
+        };
+        s.polled(1, fpm(0), t0);
+        s.hit_rate(&ev(1), t0);
+        s.hit_rate(&ev(2), t0); // an id the polls never saw
+        s.hit_rate(&ev(2), t0);
+        assert_eq!(s.hits[&2].isl, 8);
+        // Worker 1 keeps answering polls; id 2 sends nothing more.
+        let t1 = t0 + Duration::from_millis(1500);
+        s.polled(1, fpm(0), t1);
+        s.expire(t1);
+        assert_eq!(s.hits.keys().copied().collect::<Vec<_>>(), vec![1]);
+        assert_eq!(s.hits[&1].isl, 4, "a live worker's counter is kept");
+        // Worker 1 leaves too.
+        s.expire(t1 + Duration::from_millis(1500));
+        assert!(s.hits.is_empty());
     }
 
     #[test]
