@@ -41,6 +41,27 @@ describe('a callback that awaits its own scrape', () => {
     expect(text).toContain('dynamo_component_metrics_callback_errors_total 0\n')
   })
 
+  it('after an await (a microtask, a macrotask, a then-chain) as well', async () => {
+    rt = await DistributedRuntime.create(slow)
+    const r = rt
+    const inner: unknown[] = []
+    rt.registerMetricsCallback(async () => {
+      await Promise.resolve()
+      inner.push(await rejection(r.prometheusMetricsFmt()))
+      await new Promise((resolve) => setImmediate(resolve))
+      inner.push(await rejection(r.prometheusMetricsFmt()))
+    })
+    // Not an async function: its continuation is a then-callback.
+    rt.registerMetricsCallback(() =>
+      Promise.resolve().then(async () => {
+        inner.push(await rejection(r.prometheusMetricsFmt()))
+      }),
+    )
+    await rt.prometheusMetricsFmt()
+    expect(inner).toHaveLength(3)
+    for (const e of inner) expect(e).toBeInstanceOf(ScrapeError)
+  })
+
   it('a callback that lets the rejection escape is counted as failed, and the scrape still answers', async () => {
     rt = await DistributedRuntime.create(slow)
     const ns = rt.namespace('ns')

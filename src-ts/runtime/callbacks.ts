@@ -46,16 +46,21 @@ export class CallbackTable {
 
   /**
    * Runs the callbacks of `req`; returns the failures at once when none returned a Promise (the
-   * snapshot is then committed already), else a Promise of them.
+   * snapshot is then committed already), else a Promise of them. The scrape's context is entered
+   * once around them all, not once per callback: what a callback starts (its awaits included)
+   * carries the token either way, and entering it per callback was most of a small render's cost.
    */
-  readonly hook = (req: ScrapeRequest): string[] | Promise<string[]> => {
+  readonly hook = (req: ScrapeRequest): string[] | Promise<string[]> =>
+    scrapeContext.run(req.token, this.runAll, req)
+
+  private readonly runAll = (req: ScrapeRequest): string[] | Promise<string[]> => {
     const failures: string[] = []
     const pending: Promise<void>[] = []
     for (const id of req.ids) {
       const e = this.entries.get(id)
       if (e === undefined || e.run !== null) continue
       try {
-        const r = scrapeContext.run(req.token, e.fn)
+        const r = e.fn()
         if (r !== undefined && r !== null && typeof (r as Promise<void>).then === 'function') {
           e.run = Promise.resolve(r).then(
             () => {
