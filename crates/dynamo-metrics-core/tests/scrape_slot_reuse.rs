@@ -185,3 +185,51 @@ async fn a_reset_during_a_streaming_render_never_lends_old_values_to_new_series(
         .all(|l| l.ends_with(" 7")));
     finish(rt, slab).await;
 }
+
+#[test]
+fn the_chunked_encoder_renders_only_the_series_a_snapshot_covers() {
+    use dynamo_metrics_core::encode::{self, text, Cursor, Snapshot};
+    use dynamo_metrics_core::series::Registry;
+    let mut r = Registry::new(SLAB as u32);
+    let spec = |name: &str| FamilySpec {
+        kind: MetricKind::Gauge,
+        vec: true,
+        name: name.into(),
+        help: "h".into(),
+        label_names: vec!["k".into()],
+        const_labels: vec![],
+        buckets: None,
+    };
+    let f = r.create_family(ROOT, &spec("f")).unwrap().family;
+    let mut values = vec![0.0; SLAB];
+    let a = r.create_series_ordered(f, &["a"]).unwrap();
+    let b = r.create_series_ordered(f, &["b"]).unwrap();
+    values[a as usize] = 1.0;
+    values[b as usize] = 2.0;
+    let snap = Snapshot::new(&r, values);
+    let plan = encode::plan(&r, ROOT);
+    let mut cur = Cursor::default();
+    // About one line per call (a fresh chunk each): `a` is written, then the table changes
+    // under the paused render.
+    let mut out = Vec::new();
+    assert!(!text::encode_some(&r, &plan, &snap, &mut cur, &mut out, 1));
+    assert!(r.remove_series(f, b).unwrap());
+    assert_eq!(r.create_series_ordered(f, &["c"]).unwrap(), b);
+    // A family created after the snapshot is not rendered by it, not even its header.
+    r.create_family(ROOT, &spec("g")).unwrap();
+    r.create_series_ordered(1 + f, &["x"]).ok();
+    for round in 0.. {
+        assert!(round < 100, "the chunked render does not finish");
+        let mut chunk = Vec::new();
+        let done = text::encode_some(&r, &plan, &snap, &mut cur, &mut chunk, 1);
+        out.extend_from_slice(&chunk);
+        if done {
+            break;
+        }
+    }
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(
+        text,
+        "# HELP dynamo_component_f h\n# TYPE dynamo_component_f gauge\ndynamo_component_f{k=\"a\"} 1\n"
+    );
+}
