@@ -24,14 +24,9 @@ impl Slab {
     }
 }
 
-/// A runtime with a GaugeVec `g{k}` (and a Vec that sorts after it, `z{k}`) and one slab.
-fn runtime() -> (Arc<Runtime>, Slab, u32, u32) {
-    let limits = JsLimits {
-        slab_size: SLAB as u32,
-        max_string_length: usize::MAX,
-    };
-    let rt = Runtime::new(SystemConfig::default(), limits).unwrap();
-    let spec = |name: &str| FamilySpec {
+/// A GaugeVec `name{k}`.
+fn spec(name: &str) -> FamilySpec {
+    FamilySpec {
         kind: MetricKind::Gauge,
         vec: true,
         name: name.into(),
@@ -39,7 +34,16 @@ fn runtime() -> (Arc<Runtime>, Slab, u32, u32) {
         label_names: vec!["k".into()],
         const_labels: vec![],
         buckets: None,
+    }
+}
+
+/// A runtime with a GaugeVec `g{k}` (and a Vec that sorts after it, `z{k}`) and one slab.
+fn runtime() -> (Arc<Runtime>, Slab, u32, u32) {
+    let limits = JsLimits {
+        slab_size: SLAB as u32,
+        max_string_length: usize::MAX,
     };
+    let rt = Runtime::new(SystemConfig::default(), limits).unwrap();
     let (g, z) = {
         let mut r = rt.registry_mut().unwrap();
         let g = r.create_family(ROOT, &spec("g")).unwrap().family;
@@ -76,8 +80,11 @@ fn remove(rt: &Runtime, family: u32, slot: u32) {
         .unwrap());
 }
 
+/// The chunks of a streaming render.
+type Stream = tokio::sync::mpsc::Receiver<bytes::Bytes>;
+
 /// The whole text of a streaming render started by `render_stream`.
-async fn drain(mut rx: tokio::sync::mpsc::Receiver<bytes::Bytes>) -> String {
+async fn drain(mut rx: Stream) -> String {
     let mut out = Vec::new();
     while let Some(chunk) = rx.recv().await {
         out.extend_from_slice(&chunk);
@@ -103,6 +110,22 @@ async fn finish(rt: Arc<Runtime>, slab: Slab) {
     drop(slab);
 }
 
+/// Finishes the paused render `rx`: no line of `z` may end in `stale` (a value its snapshot
+/// holds for another series); the next scrape shows `z` as `next`. Returns the render's text.
+async fn z_never_shows(rt: &Arc<Runtime>, rx: Stream, stale: &str, next: &[&str]) -> String {
+    let text = drain(rx).await;
+    let z_lines = lines(&text, "dynamo_component_z");
+    assert!(
+        !z_lines.iter().any(|l| l.ends_with(&format!(" {stale}"))),
+        "a series rendered with the value another series held at its slot: {z_lines:?}"
+    );
+    // A series the snapshot does not cover shows in the next scrape, with its own value.
+    let mut got = lines(&scrape(rt).await, "dynamo_component_z");
+    got.sort();
+    assert_eq!(got, next);
+    text
+}
+
 #[tokio::test]
 async fn a_slot_reused_during_a_streaming_render_never_shows_the_old_series_value() {
     let (rt, slab, _, z) = runtime();
@@ -112,18 +135,7 @@ async fn a_slot_reused_during_a_streaming_render_never_shows_the_old_series_valu
     remove(&rt, z, old);
     let new = create(&rt, &slab, z, "new", 2.0);
     assert_eq!(new, old, "the test needs the slot reused");
-    let text = drain(rx).await;
-    let z_lines = lines(&text, "dynamo_component_z");
-    assert!(
-        !z_lines.iter().any(|l| l.ends_with(" 111")),
-        "a series rendered with the value of the series that held its slot before: {z_lines:?}"
-    );
-    // A series the snapshot does not cover shows in the next scrape, with its own value.
-    let next = scrape(&rt).await;
-    assert_eq!(
-        lines(&next, "dynamo_component_z"),
-        vec!["dynamo_component_z{k=\"new\"} 2"]
-    );
+    z_never_shows(&rt, rx, "111", &["dynamo_component_z{k=\"new\"} 2"]).await;
     finish(rt, slab).await;
 }
 
@@ -138,20 +150,10 @@ async fn a_series_created_after_the_snapshot_never_shows_the_value_its_slot_held
     // After the snapshot: the JS side zeroes the reused slot and writes 3.
     let late = create(&rt, &slab, z, "late", 3.0);
     assert_eq!(late, gone, "the test needs the slot reused");
-    let text = drain(rx).await;
+    let text = z_never_shows(&rt, rx, "111", &["dynamo_component_z{k=\"late\"} 3"]).await;
     assert_eq!(
         lines(&text, "dynamo_component_g"),
         vec!["dynamo_component_g{k=\"kept\"} 5"]
-    );
-    let z_lines = lines(&text, "dynamo_component_z");
-    assert!(
-        !z_lines.iter().any(|l| l.ends_with(" 111")),
-        "a series created after the snapshot rendered with a removed series' value: {z_lines:?}"
-    );
-    let next = scrape(&rt).await;
-    assert_eq!(
-        lines(&next, "dynamo_component_z"),
-        vec!["dynamo_component_z{k=\"late\"} 3"]
     );
     finish(rt, slab).await;
 }
@@ -172,17 +174,19 @@ async fn a_reset_during_a_streaming_render_never_lends_old_values_to_new_series(
     a.sort_unstable();
     b.sort_unstable();
     assert_eq!(a, b, "the test needs the slots reused");
+    let want: Vec<String> = (0..4)
+        .map(|i| format!("dynamo_component_z{{k=\"b{i}\"}} 7"))
+        .collect();
+    let want: Vec<&str> = want.iter().map(String::as_str).collect();
     let text = drain(rx).await;
     let z_lines = lines(&text, "dynamo_component_z");
     assert!(
         z_lines.iter().all(|l| l.ends_with(" 7")),
         "series created after a reset rendered with the values of the ones it removed: {z_lines:?}"
     );
-    let next = scrape(&rt).await;
-    assert_eq!(lines(&next, "dynamo_component_z").len(), 4, "{next}");
-    assert!(lines(&next, "dynamo_component_z")
-        .iter()
-        .all(|l| l.ends_with(" 7")));
+    let mut got = lines(&scrape(&rt).await, "dynamo_component_z");
+    got.sort();
+    assert_eq!(got, want);
     finish(rt, slab).await;
 }
 
@@ -191,15 +195,6 @@ fn the_chunked_encoder_renders_only_the_series_a_snapshot_covers() {
     use dynamo_metrics_core::encode::{self, text, Cursor, Snapshot};
     use dynamo_metrics_core::series::Registry;
     let mut r = Registry::new(SLAB as u32);
-    let spec = |name: &str| FamilySpec {
-        kind: MetricKind::Gauge,
-        vec: true,
-        name: name.into(),
-        help: "h".into(),
-        label_names: vec!["k".into()],
-        const_labels: vec![],
-        buckets: None,
-    };
     let f = r.create_family(ROOT, &spec("f")).unwrap().family;
     let mut values = vec![0.0; SLAB];
     let a = r.create_series_ordered(f, &["a"]).unwrap();
