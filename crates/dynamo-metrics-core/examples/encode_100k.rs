@@ -2,7 +2,7 @@
 //! `cargo run --release -p dynamo-metrics-core --example encode_100k`
 use std::time::Instant;
 
-use dynamo_metrics_core::encode::text;
+use dynamo_metrics_core::encode::{text, Snapshot};
 use dynamo_metrics_core::hierarchy::{Level, ROOT};
 use dynamo_metrics_core::series::{FamilySpec, MetricKind, Registry};
 
@@ -28,6 +28,8 @@ fn main() {
         values.resize(slot as usize + 1, 0.0);
         values[slot as usize] = i as f64;
     }
+    // The series table is not written while it renders: every series is covered.
+    let snap = Snapshot::new(&reg, values);
     // A reused buffer, like the native floor (bench/native-floor): this times the encoder, not
     // page faults on fresh memory.
     let mut times = Vec::new();
@@ -35,7 +37,7 @@ fn main() {
     for _ in 0..15 {
         out.clear();
         let t = Instant::now();
-        text::encode(&reg, ROOT, &values, &mut out);
+        text::encode(&reg, ROOT, &snap, &mut out);
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
     let len = out.len();

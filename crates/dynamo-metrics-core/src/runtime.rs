@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
 use crate::config::{self, Source, SystemConfig};
+use crate::encode::Snapshot;
 use crate::error::{ErrorKind, MetricsError, Result};
 use crate::health::Health;
 use crate::hierarchy::{NodeId, ROOT};
@@ -39,7 +40,7 @@ pub struct JsLimits {
 
 /// A scrape whose callbacks run: the level it scrapes and, once the JS side committed it, its
 /// snapshot.
-pub(crate) type Running = (NodeId, Option<Vec<f64>>);
+pub(crate) type Running = (NodeId, Option<Snapshot>);
 
 /// One runtime.
 pub struct Runtime {
@@ -49,7 +50,7 @@ pub struct Runtime {
     /// Scrapes whose callbacks run, by token.
     pub(crate) snapshots: Mutex<HashMap<u64, Running>>,
     pub(crate) next_token: AtomicU64,
-    pub(crate) single_flight: SingleFlight<Arc<Vec<f64>>>,
+    pub(crate) single_flight: SingleFlight<Arc<Snapshot>>,
     pub(crate) config: SystemConfig,
     pub(crate) limits: JsLimits,
     health: Arc<Health>,

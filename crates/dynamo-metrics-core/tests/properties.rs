@@ -2,7 +2,7 @@
 //! value spelling, whole renders parsed back). Generated inputs include every Unicode plane,
 //! control characters and NUL; the case counts are bounded so the file runs in seconds
 //! (`PROPTEST_CASES` raises them for a longer run).
-use dynamo_metrics_core::encode::text;
+use dynamo_metrics_core::encode::{text, Snapshot};
 use dynamo_metrics_core::hierarchy::ROOT;
 use dynamo_metrics_core::names;
 use dynamo_metrics_core::plane::subjects;
@@ -326,7 +326,7 @@ proptest! {
             want.insert((a.clone(), b.clone()), v);
         }
         let mut out = Vec::new();
-        text::encode(&r, ROOT, &values, &mut out);
+        text::encode(&r, ROOT, &Snapshot::new(&r, values), &mut out);
         let out = String::from_utf8(out).expect("the render is UTF-8");
         // Lines end at '\n' only (`str::lines` would also take a '\r' before it, which HELP keeps).
         let mut lines = out.strip_suffix('\n').unwrap_or(&out).split('\n');

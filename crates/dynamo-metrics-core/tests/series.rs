@@ -1,6 +1,6 @@
 //! The series table and the text encoder through the core's public API: families, series,
 //! slots, batches and chunked renders.
-use dynamo_metrics_core::encode::{self, text, Cursor};
+use dynamo_metrics_core::encode::{self, text, Cursor, Snapshot};
 use dynamo_metrics_core::hierarchy::{Level, ROOT};
 use dynamo_metrics_core::series::{FamilySpec, MetricKind, Registry};
 use dynamo_metrics_core::ErrorKind;
@@ -46,7 +46,8 @@ fn chunked_render_equals_whole_render() {
         1.0,
     );
     let mut whole = Vec::new();
-    text::encode(&r, ROOT, &values, &mut whole);
+    let snap = Snapshot::new(&r, values);
+    text::encode(&r, ROOT, &snap, &mut whole);
     let text = String::from_utf8(whole.clone()).unwrap();
     assert!(text.contains("# TYPE dynamo_component_hits counter\n"));
     assert_eq!(text.matches("# HELP dynamo_component_hits").count(), 1);
@@ -58,7 +59,7 @@ fn chunked_render_equals_whole_render() {
         let mut rounds = 0;
         loop {
             let mut chunk = Vec::new();
-            let done = text::encode_some(&r, &plan, &values, &mut cur, &mut chunk, limit);
+            let done = text::encode_some(&r, &plan, &snap, &mut cur, &mut chunk, limit);
             joined.extend_from_slice(&chunk);
             rounds += 1;
             if done {
@@ -82,7 +83,7 @@ fn removed_series_are_left_out_and_their_slots_reused() {
     assert!(r.remove_series(f, a).unwrap());
     assert!(!r.remove_series(f, a).unwrap());
     let mut out = Vec::new();
-    text::encode(&r, ROOT, &[1.0, 2.0], &mut out);
+    text::encode(&r, ROOT, &Snapshot::new(&r, vec![1.0, 2.0]), &mut out);
     let text = String::from_utf8(out).unwrap();
     assert!(!text.contains("k=\"a\""));
     assert!(text.contains("dynamo_component_g{k=\"b\"} 2\n"));
@@ -106,7 +107,7 @@ fn label_less_counters_add_their_integer_lane() {
     values[slot] = 0.5;
     values[slot + 1] = f64::from_bits((1u64 << 32) + 3);
     let mut out = Vec::new();
-    text::encode(&r, ROOT, &values, &mut out);
+    text::encode(&r, ROOT, &Snapshot::new(&r, values), &mut out);
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains("dynamo_component_c_total 4294967299.5\n"),
@@ -129,7 +130,7 @@ fn long_and_escaped_label_values_render_whole() {
     values[s1 as usize] = 1.0;
     values[s2 as usize] = 2.0;
     let mut out = Vec::new();
-    text::encode(&r, ROOT, &values, &mut out);
+    text::encode(&r, ROOT, &Snapshot::new(&r, values), &mut out);
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains(&format!(
         "dynamo_component_g{{a=\"{long}\",b=\"q\\\"u\\\\o\"}} 1\n"
@@ -152,7 +153,7 @@ fn long_and_escaped_label_values_render_whole() {
     let mut values = vec![0.0; 64];
     values[s3 as usize] = 3.0;
     let mut out = Vec::new();
-    text::encode(&r, ROOT, &values, &mut out);
+    text::encode(&r, ROOT, &Snapshot::new(&r, values), &mut out);
     let text = String::from_utf8(out).unwrap();
     let pairs: Vec<String> = names.iter().map(|n| format!("{n}=\"{longest}\"")).collect();
     assert!(text.contains(&format!("dynamo_component_wide{{{}}} 3\n", pairs.join(","))));
@@ -188,7 +189,7 @@ fn reserved_slots_take_a_batch_of_series_and_refuse_a_wrong_count() {
     values[slots[0] as usize] = 1.0;
     values[slots[1] as usize] = 2.0;
     let mut out = Vec::new();
-    text::encode(&r, ROOT, &values, &mut out);
+    text::encode(&r, ROOT, &Snapshot::new(&r, values), &mut out);
     let text = String::from_utf8(out).unwrap();
     assert!(
         text.contains("dynamo_component_g{a=\"x\",b=\"y\"} 1\n"),

@@ -1,4 +1,4 @@
-//! Encoders of a scrape: from the series table and one slab snapshot to exposition bytes.
+//! Encoders of a scrape: from the series table and one [`Snapshot`] to exposition bytes.
 //! [`plan`] and [`Cursor`] are format-agnostic (which families a level renders, in what order,
 //! and where a chunked render stopped); each format is a module beside [`text`].
 
@@ -7,7 +7,10 @@ use std::collections::BTreeMap;
 use crate::hierarchy::NodeId;
 use crate::series::Registry;
 
+mod snapshot;
 pub mod text;
+
+pub use snapshot::Snapshot;
 
 /// Family ids of a subtree grouped by name, in name order: one exposed family per group.
 pub struct EncodePlan {

@@ -9,21 +9,22 @@
 
 use std::io::Write as _;
 
-use super::{Cursor, EncodePlan};
+use super::{Cursor, EncodePlan, Snapshot};
 use crate::series::{Family, MetricKind, Registry, Series};
 
-/// Renders `root` and its descendants: families merged by name and sorted, empty ones left out.
+/// Renders `root` and its descendants: families merged by name and sorted, empty ones left out;
+/// only the series `snap` covers (see [`Snapshot`]).
 pub fn encode(
     registry: &Registry,
     root: crate::hierarchy::NodeId,
-    values: &[f64],
+    snap: &Snapshot,
     out: &mut Vec<u8>,
 ) {
     let plan = super::plan(registry, root);
     encode_some(
         registry,
         &plan,
-        values,
+        snap,
         &mut Cursor::default(),
         out,
         usize::MAX,
@@ -31,12 +32,13 @@ pub fn encode(
 }
 
 /// Continues rendering `plan` at `cur` until `out` holds about `limit` bytes; returns true
-/// when everything is written. Between calls the table may change: families only grow, and a
-/// removed series is skipped, so a resumed render stays valid text.
+/// when everything is written. Between calls the table may change: families only grow, a
+/// removed series is skipped, and a series born after `snap` is left for the next scrape (its
+/// slot may hold another series' value in `snap`), so a resumed render stays valid and true.
 pub fn encode_some(
     registry: &Registry,
     plan: &EncodePlan,
-    values: &[f64],
+    snap: &Snapshot,
     cur: &mut Cursor,
     out: &mut Vec<u8>,
     limit: usize,
@@ -46,8 +48,9 @@ pub fn encode_some(
         if !cur.header_done {
             let Some(first) = group
                 .iter()
-                .map(|&f| &families[f as usize])
-                .find(|f| f.live_series() > 0)
+                .map(|&f| (f, &families[f as usize]))
+                .find(|&(id, f)| f.live_series() > 0 && snap.series_end(id, f) > 0)
+                .map(|(_, f)| f)
             else {
                 cur.group += 1;
                 continue;
@@ -57,8 +60,9 @@ pub fn encode_some(
         }
         while let Some(&f) = group.get(cur.family) {
             let fam = &families[f as usize];
-            cur.series = encode_series(fam, values, cur.series, out, limit);
-            if cur.series < fam.series_len() {
+            let end = snap.series_end(f, fam);
+            cur.series = encode_series(fam, &snap.values, cur.series, end, out, limit);
+            if cur.series < end {
                 return false;
             }
             cur.family += 1;
@@ -116,12 +120,13 @@ pub fn sample_names(kind: MetricKind, name: &str) -> Vec<String> {
     }
 }
 
-/// Writes live series of `f` from index `from` on until `out` reaches `limit` bytes; returns the
-/// index to continue from (`series_len()` when done). `values` is the slab snapshot.
+/// Writes live series of `f` from index `from` up to `end` until `out` reaches `limit` bytes;
+/// returns the index to continue from (`end` when done). `values` is the slab snapshot.
 fn encode_series(
     f: &Family,
     values: &[f64],
     from: usize,
+    end: usize,
     out: &mut Vec<u8>,
     limit: usize,
 ) -> usize {
@@ -130,7 +135,7 @@ fn encode_series(
     let layout = f.layout;
     let mut i = from;
     let mut bucket = Vec::new();
-    while i < f.series_len() && out.len() < limit {
+    while i < end && out.len() < limit {
         let Some(s) = f.series(i) else {
             break;
         };

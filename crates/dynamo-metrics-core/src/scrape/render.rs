@@ -1,7 +1,7 @@
 //! Where and when a scrape renders: the one place that chooses. `prometheusMetricsFmt()` asks
 //! through [`Runtime::render`] on the JS thread, the status server through
 //! [`Runtime::render_stream`]; both run the subtree's callbacks once (joining a run in flight),
-//! take one snapshot, and hand it to the encoder.
+//! take one snapshot (slab values and the series they cover), and hand it to the encoder.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::single_flight::{Claim, Outcome, OutcomeSender};
 use super::{deadline, InvokeFuture};
-use crate::encode::{self, text, Cursor};
+use crate::encode::{self, text, Cursor, Snapshot};
 use crate::error::{ErrorKind, MetricsError, Result};
 use crate::hierarchy::NodeId;
 use crate::runtime::Runtime;
@@ -175,9 +175,9 @@ impl Runtime {
     fn close(
         &self,
         node: NodeId,
-        tx: &OutcomeSender<Arc<Vec<f64>>>,
-        rx: &Outcome<Arc<Vec<f64>>>,
-        values: Vec<f64>,
+        tx: &OutcomeSender<Arc<Snapshot>>,
+        rx: &Outcome<Arc<Snapshot>>,
+        values: Snapshot,
     ) -> String {
         let values = Arc::new(values);
         let _ = tx.send(Some(Arc::new(Ok(Arc::clone(&values)))));
@@ -185,8 +185,8 @@ impl Runtime {
         self.encode_text(node, &values)
     }
 
-    /// The text of `node` and its descendants from the slab values of one snapshot.
-    fn encode_text(&self, node: NodeId, values: &[f64]) -> String {
+    /// The text of `node` and its descendants from one snapshot.
+    fn encode_text(&self, node: NodeId, values: &Snapshot) -> String {
         let registry = self.registry();
         // Size the buffer from the last scrape so a large exposition is written without regrowth.
         let mut out =
@@ -206,7 +206,7 @@ impl Runtime {
         self: &Arc<Self>,
         node: NodeId,
         prometheus: Option<Duration>,
-    ) -> Result<Arc<Vec<f64>>> {
+    ) -> Result<Arc<Snapshot>> {
         self.check_open()?;
         self.registry().hierarchy.node(node)?;
         let me = Arc::clone(self);
@@ -217,7 +217,7 @@ impl Runtime {
             .await
     }
 
-    async fn collect(&self, node: NodeId, prometheus: Option<Duration>) -> Result<Arc<Vec<f64>>> {
+    async fn collect(&self, node: NodeId, prometheus: Option<Duration>) -> Result<Arc<Snapshot>> {
         let ids = self.registry().callbacks_in(node);
         let (token, limit) = self.begin(node, prometheus);
         // With no callbacks in the subtree there is nothing to wait for on the JS thread: read the
@@ -260,7 +260,7 @@ impl Runtime {
         n: usize,
         limit: Duration,
         ran: Option<InvokeFuture>,
-    ) -> Vec<f64> {
+    ) -> Snapshot {
         let ran = match ran {
             None => None,
             Some(ran) => Some(match tokio::time::timeout(limit, ran).await {
@@ -273,7 +273,7 @@ impl Runtime {
 
     /// Counts the failures of scrape `token`'s callbacks and returns its values: the snapshot
     /// the JS side committed, else the slabs as they are now.
-    fn conclude(&self, token: u64, ran: Option<Ran>) -> Vec<f64> {
+    fn conclude(&self, token: u64, ran: Option<Ran>) -> Snapshot {
         match ran {
             None => {}
             Some(Ran::Done(Ok(failures))) => {
@@ -304,20 +304,19 @@ impl Runtime {
     pub fn commit_snapshot(&self, token: u64) {
         let mut snaps = self.snapshots.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, slot)) = snaps.get_mut(&token) {
-            let used = self.registry().used_slots();
-            let mut buf = Vec::new();
-            self.slabs().copy_into(used, &mut buf);
-            *slot = Some(buf);
+            *slot = Some(self.read_slabs());
         }
     }
 
     /// The slabs as they are now: a consistent copy on the JS thread (their writer), per value
     /// from a Rust thread (a scrape with no callbacks, or whose JS thread missed the deadline).
-    fn read_slabs(&self) -> Vec<f64> {
+    /// The table stays locked during the copy, so the series the snapshot covers are exactly
+    /// those registered before it, whose slots hold their own values.
+    fn read_slabs(&self) -> Snapshot {
+        let registry = self.registry();
         let mut buf = Vec::new();
-        self.slabs()
-            .copy_into(self.registry().used_slots(), &mut buf);
-        buf
+        self.slabs().copy_into(registry.used_slots(), &mut buf);
+        Snapshot::new(&registry, buf)
     }
 }
 

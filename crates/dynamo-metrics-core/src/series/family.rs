@@ -115,6 +115,8 @@ pub struct Family {
     /// Where a record is assembled before it goes to the arena (reused).
     record: Vec<u8>,
     live: usize,
+    /// Series dropped by resets (a snapshot counts series born, see [`crate::encode::Snapshot`]).
+    dropped: u64,
     natives: Vec<NativeMetric>,
 }
 
@@ -145,6 +147,7 @@ impl Family {
             arena: ByteArena::default(),
             record: Vec::new(),
             live: 0,
+            dropped: 0,
             natives: Vec::new(),
         }
     }
@@ -257,6 +260,7 @@ impl Family {
             .filter(|s| s.slot != NO_SLOT)
             .map(|s| s.slot)
             .collect();
+        self.dropped += self.series.len() as u64;
         self.series.clear();
         self.arena.clear();
         self.live = 0;
@@ -266,6 +270,17 @@ impl Family {
     /// Number of series slots (live or removed): the end index of a walk over the series.
     pub fn series_len(&self) -> usize {
         self.series.len()
+    }
+
+    /// Series ever added (live, removed, or dropped by a reset): series `i` now is the
+    /// `dropped() + i`-th born.
+    pub fn born(&self) -> u64 {
+        self.dropped + self.series.len() as u64
+    }
+
+    /// Series dropped by resets.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// Series `i` (live or removed).
