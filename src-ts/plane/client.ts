@@ -46,6 +46,8 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
   private discovering: Promise<NatsInstance[]> | undefined
   private readonly idleMs: number
   private readonly window: number
+  /** Whether calls go over NATS (fixed when the runtime is made; read once, not per call through N-API). */
+  private readonly nats: boolean
 
   /** @internal */
   constructor(
@@ -56,11 +58,9 @@ export class Client<Req extends JsonValue = JsonValue, Res extends JsonValue = J
     const options = optionsArg<ClientOptions>(given, 'client')
     this.idleMs = integerOption(options.idleTimeoutMs, 'client', 'options.idleTimeoutMs', 1, MAX_TIMER_MS) ?? 60_000
     this.window = integerOption(options.creditWindow, 'client', 'options.creditWindow', 1, MAX_CREDIT_WINDOW) ?? DEFAULT_CREDIT_WINDOW
+    this.nats = shared.rt.natsUrl !== null
   }
 
-  private get nats(): boolean {
-    return this.shared.rt.natsUrl !== null
-  }
 
   private async instances(fresh = false): Promise<NatsInstance[]> {
     if (!this.nats) {

@@ -1,4 +1,5 @@
 import { messageOf } from '../binding/errors'
+import { Cancellation } from './cancellation'
 import { SHUTDOWN_MESSAGE } from './channel'
 import type { EndpointMetrics, ErrorType } from './endpoint-metrics'
 import type { EndpointHandler, JsonValue, RequestContext } from './types'
@@ -49,7 +50,7 @@ export interface IngressStats {
 
 export class Ingress {
   readonly stats: IngressStats = { requests: 0, errors: 0, seconds: 0, lastError: '' }
-  private readonly inFlight = new Map<Promise<void>, AbortController>()
+  private readonly inFlight = new Map<Promise<void>, Cancellation>()
   private shuttingDown = false
 
   constructor(
@@ -71,7 +72,7 @@ export class Ingress {
 
   /** Handles one request; `bytes` is its size on the wire. `done` never rejects. */
   handle(text: string | null, bytes: number, id: string, out: Responder, invalid?: string): Handling {
-    const ac = new AbortController()
+    const ac = new Cancellation()
     const done = this.run(text, bytes, id, ac, out, invalid).catch(() => {})
     this.inFlight.set(done, ac)
     void done.finally(() => this.inFlight.delete(done))
@@ -82,7 +83,7 @@ export class Ingress {
     text: string | null,
     bytes: number,
     id: string,
-    ac: AbortController,
+    ac: Cancellation,
     out: Responder,
     invalid: string | undefined,
   ): Promise<void> {
@@ -112,7 +113,7 @@ export class Ingress {
     }
     // A send that failed: the caller hears why, the handler's signal fires so it stops producing.
     const undeliverable = async (e: unknown): Promise<void> => {
-      if (ac.signal.aborted) return cancelled()
+      if (ac.aborted) return cancelled()
       ac.abort(e)
       await fail('publish_response', `a response could not be delivered: ${messageOf(e)}`, 'delivery')
     }
@@ -126,7 +127,13 @@ export class Ingress {
         return await fail('deserialization', `cannot deserialize the request: ${messageOf(e)}`)
       }
       if (invalid !== undefined) return await fail('invalid_message', invalid)
-      const ctx: RequestContext = { signal: ac.signal, id, instanceId: this.instanceId }
+      const ctx: RequestContext = {
+        get signal() {
+          return ac.signal
+        },
+        id,
+        instanceId: this.instanceId,
+      }
       let result: unknown
       try {
         result = this.handler(request, ctx)
@@ -142,7 +149,7 @@ export class Ingress {
         } catch (e) {
           return await fail('response_stream', `cannot serialize a response: ${messageOf(e)}`)
         }
-        if (ac.signal.aborted) return cancelled()
+        if (ac.aborted) return cancelled()
         try {
           await out.end(encoded)
         } catch (e) {
@@ -154,7 +161,7 @@ export class Ingress {
       const items = result as AsyncIterable<unknown> | Iterable<unknown>
       try {
         for await (const item of items) {
-          if (ac.signal.aborted) break
+          if (ac.aborted) break
           let encoded: string
           try {
             encoded = encode(item)
@@ -169,9 +176,9 @@ export class Ingress {
           if (m !== null) m.responseBytes.incBy(Buffer.byteLength(encoded))
         }
       } catch (e) {
-        if (!ac.signal.aborted) return await fail('generate', messageOf(e))
+        if (!ac.aborted) return await fail('generate', messageOf(e))
       }
-      if (ac.signal.aborted) return cancelled()
+      if (ac.aborted) return cancelled()
       try {
         await out.end()
       } catch {
