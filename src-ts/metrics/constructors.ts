@@ -1,5 +1,5 @@
-import { argError, show, stringArg, stringsArg } from '../binding/args'
-import { call, ConfigError, InvalidBucketsError, InvalidLabelError } from '../binding/errors'
+import { argError, numberOption, optionsArg, show, stringArg, stringsArg } from '../binding/args'
+import { call, InvalidBucketsError, InvalidLabelError } from '../binding/errors'
 import {
   type Counter,
   CounterVec,
@@ -55,37 +55,17 @@ export interface HistogramOptions {
 /** Options of `createHistogramVec`. */
 export interface HistogramVecOptions extends HistogramOptions, VecOptions {}
 
-/** The per-metric options the binding takes, checked as JS values here (Rust checks the ranges). */
-interface FamilyLimits {
-  maxSeries?: number
-  ttlSeconds?: number
-}
-
-/** A metric name as errors quote it (Rust's rules quote it the same way). */
-const metricName = (name: unknown): string => (typeof name === 'string' ? `'${name}'` : show(name))
-
-/** A number option of `options`, or undefined; anything else is a ConfigError naming it. */
-function numberOption(method: string, name: unknown, options: object, key: keyof FamilyLimits, expected: string): number | undefined {
-  const v: unknown = (options as FamilyLimits)[key]
-  if (v === undefined || typeof v === 'number') return v
-  throw new ConfigError(
-    'ERR_DYNAMO_CONFIG',
-    `${method} ${metricName(name)}: invalid option ${key} value ${typeof v === 'string' ? JSON.stringify(v) : v === null ? 'null' : typeof v}: expected ${expected}`,
-  )
-}
-
-/** `maxSeries` and `ttlSeconds` of a Vec's options. */
-function vecLimits(method: string, name: unknown, options: VecOptions | undefined): FamilyLimits {
-  if (options === undefined || options === null) return {}
-  if (typeof options !== 'object' || Array.isArray(options)) {
-    throw new ConfigError(
-      'ERR_DYNAMO_CONFIG',
-      `${method} ${metricName(name)}: options must be an object { maxSeries?, ttlSeconds? }; got ${Array.isArray(options) ? 'an array' : typeof options}`,
-    )
-  }
+/**
+ * `maxSeries` and `ttlSeconds` of a Vec's options, checked as JS values (Rust checks their
+ * ranges); no options (undefined or null) is none of them.
+ */
+function vecLimits(method: string, name: unknown, given: unknown): VecOptions {
+  if (given === null) return {}
+  const where = `${method} ${typeof name === 'string' ? `'${name}'` : show(name)}`
+  const options = optionsArg<VecOptions>(given, where)
   return {
-    maxSeries: numberOption(method, name, options, 'maxSeries', 'an integer from 1 to 4294967295'),
-    ttlSeconds: numberOption(method, name, options, 'ttlSeconds', 'a number of seconds'),
+    maxSeries: numberOption(options.maxSeries, where, 'options.maxSeries'),
+    ttlSeconds: numberOption(options.ttlSeconds, where, 'options.ttlSeconds'),
   }
 }
 
@@ -169,7 +149,7 @@ export class Metrics {
     labelNames: unknown,
     constLabels: unknown,
     buckets?: number[],
-    limits: FamilyLimits = {},
+    limits: VecOptions = {},
   ): FamilyHandle {
     const options = {
       kind,

@@ -136,8 +136,7 @@ abstract class VecBase<L extends string, C extends Bindable> implements MetricDe
    * children are parked (their next write brings the series back, see `adopt`).
    */
   expire(slot: number, values: readonly string[]): void {
-    const labels = Object.fromEntries(this.labelNames.map((n, i) => [n, values[i]])) as Labels<L>
-    const at = this.index.delete(labels)
+    const at = this.index.deleteValues(values)
     if (at === undefined) return
     this.unbind(at, PARKED)
     call(() => this.family.rt.removeSeries(this.family.info.id, at))

@@ -224,9 +224,13 @@ export class LabelIndex<L extends string> {
 
   /** Forgets one series; returns its slot. Levels left empty are dropped from their parents. */
   delete(l: Labels<L>): number | undefined {
-    this.registrar.flush()
     const values = this.ordered(l)
-    if (values === null) return undefined
+    return values === null ? undefined : this.deleteValues(values)
+  }
+
+  /** Forgets the series of exact `values` (declaration order); returns its slot. */
+  deleteValues(values: readonly string[]): number | undefined {
+    this.registrar.flush()
     const path: Table[] = []
     let level = this.root
     let slot: number | undefined

@@ -33,7 +33,7 @@ export class Suffixes {
   }
 
   /** Whether suffix `suffix` holds `values[from..]`. */
-  matches(suffix: number, values: string[], from: number): boolean {
+  matches(suffix: number, values: readonly string[], from: number): boolean {
     const held = suffix < 0 ? this.defaults : this.tails
     const at = (suffix < 0 ? 0 : suffix * this.stride) - from
     for (let j = from; j < values.length; j++) if (held[at + j] !== values[j]) return false
