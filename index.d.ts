@@ -345,8 +345,11 @@ export interface RuntimeOptions {
 
 /** What the JS scrape hook receives: the callbacks to run and the snapshot token to commit. */
 export interface ScrapeRequest {
-  /** Callback ids, in registration order. */
-  ids: Array<number>
+  /**
+   * Callback ids, in registration order (one typed array: an array is built element by
+   * element, which cost more than the rest of the conversion).
+   */
+  ids: Uint32Array
   /** The snapshot token to commit under. */
   token: number
 }

@@ -1,7 +1,8 @@
 // prometheusMetricsFmt() fails with a typed error where it cannot answer: a text longer than a JS
 // string can be, and a callback that awaits the scrape that is waiting for it.
 import { constants } from 'node:buffer'
-import { afterEach, describe, expect, it } from 'vitest'
+import { createRequire } from 'node:module'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DistributedRuntime, MetricsError, ScrapeError } from '../dist/cjs/index.js'
 import { httpGet } from './util'
 
@@ -87,6 +88,85 @@ describe('a callback that awaits its own scrape', () => {
     const res = await httpGet(`http://127.0.0.1:${port}/metrics`)
     expect(res.status).toBe(200)
     expect(inner).toBeInstanceOf(ScrapeError)
+  })
+
+  it('while the scrape of another level ends first (the context stays on until every scrape settled)', async () => {
+    rt = await DistributedRuntime.create(slow)
+    const ns = rt.namespace('ns')
+    const other = rt.namespace('other')
+    other.registerMetricsCallback(() => {})
+    let open = (): void => {}
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    let inner: unknown = 'not called'
+    ns.registerMetricsCallback(async () => {
+      await gate
+      inner = await rejection(ns.prometheusMetricsFmt())
+    })
+    const waiting = ns.prometheusMetricsFmt()
+    await other.prometheusMetricsFmt() // starts and ends while ns's callback waits at the gate
+    open()
+    await waiting
+    expect(inner).toBeInstanceOf(ScrapeError)
+  })
+
+  it('a callback that returned at once before and now awaits its scrape: the deadline, then at once', async () => {
+    rt = await DistributedRuntime.create({ systemEnabled: false, scrapeTimeoutMs: 300 })
+    const r = rt
+    let awaitsNow = false
+    let inner: unknown = 'not called'
+    rt.registerMetricsCallback(() => {
+      if (!awaitsNow) return undefined
+      return (async () => {
+        inner = await r.prometheusMetricsFmt().catch((e: unknown) => e)
+      })()
+    })
+    await rt.prometheusMetricsFmt() // returned at once: later runs go without the context
+    awaitsNow = true
+    // Its own scrape waits for the deadline, answers and counts the callback as late; the render
+    // it awaited joined that scrape and answers with it.
+    const late = await rt.prometheusMetricsFmt()
+    expect(late).toContain('dynamo_component_metrics_callback_errors_total 1\n')
+    await vi.waitFor(() => expect(typeof inner).toBe('string'))
+    expect(inner).toContain('dynamo_component_metrics_callback_errors_total')
+    // It returned a Promise once: from now on it runs in the context and is told at once.
+    inner = 'not called'
+    await rt.prometheusMetricsFmt()
+    expect(inner).toBeInstanceOf(ScrapeError)
+  })
+
+  it('is off between scrapes, so the awaits of the application pay no hook of ours', async () => {
+    rt = await DistributedRuntime.create(slow)
+    const r = rt
+    let inner: unknown = 'not called'
+    rt.registerMetricsCallback(async () => {
+      await Promise.resolve()
+      inner = await rejection(r.prometheusMetricsFmt())
+    })
+    await rt.prometheusMetricsFmt()
+    expect(inner).toBeInstanceOf(ScrapeError)
+    // Node 20 and 22 expose whether an AsyncLocalStorage is on (and so hooks every Promise). The
+    // package's own instance: its modules are loaded by require, not through vitest.
+    const { scrapeContext } = createRequire(__filename)('../dist/cjs/binding/scrape-context.js') as {
+      scrapeContext: { enabled?: unknown }
+    }
+    const state = scrapeContext
+    if (typeof state.enabled === 'boolean') expect(state.enabled).toBe(false)
+    // And it comes back on for the next scrape.
+    inner = 'not called'
+    await rt.prometheusMetricsFmt()
+    expect(inner).toBeInstanceOf(ScrapeError)
+    // A level whose callbacks returned at once on their first run scrapes without it.
+    const ns = rt.namespace('ns')
+    const seen: unknown[] = []
+    ns.registerMetricsCallback(() => {
+      seen.push(state.enabled)
+    })
+    await ns.prometheusMetricsFmt()
+    await ns.prometheusMetricsFmt()
+    if (typeof state.enabled === 'boolean') expect(seen).toEqual([true, false])
+    else expect(seen).toHaveLength(2)
   })
 
   it('rendering another level from a callback still works', async () => {

@@ -22,6 +22,14 @@ interface Entry {
    * chain, and Rust would see the scrape's answer dropped instead of its deadline passing.
    */
   run: Promise<void> | null
+  /**
+   * Whether a run may await: true until the first run returned at once (or threw), and for good
+   * once a run returned a Promise. Only such callbacks need the scrape's context (see
+   * `CallbackTable.hook`).
+   */
+  mayAwait: boolean
+  /** Whether it has run. */
+  ran: boolean
 }
 
 /**
@@ -37,7 +45,7 @@ export class CallbackTable {
   flushSeries: () => void = () => {}
 
   add(id: number, fn: MetricsCallback, label: string): void {
-    this.entries.set(id, { fn, label, run: null })
+    this.entries.set(id, { fn, label, run: null, mayAwait: true, ran: false })
   }
 
   delete(id: number): void {
@@ -46,22 +54,60 @@ export class CallbackTable {
 
   /**
    * Runs the callbacks of `req`; returns the failures at once when none returned a Promise (the
-   * snapshot is then committed already), else a Promise of them. The scrape's context is entered
-   * once around them all, not once per callback: what a callback starts (its awaits included)
-   * carries the token either way, and entering it per callback was most of a small render's cost.
+   * snapshot is then committed already), else a Promise of them.
+   *
+   * A callback that awaits the scrape running it is told so at once (a ScrapeError) rather than
+   * waiting for the deadline: the scrape's token rides along its awaits in `scrapeContext`. That
+   * context is entered only for scrapes with a callback that may await, and switched off once no
+   * such scrape is open: while an AsyncLocalStorage is on, Node 20 runs a hook on every Promise
+   * the process creates, which would slow every await of the application. A callback that has
+   * only ever returned at once runs outside it; should it later return a Promise that awaits its
+   * own scrape, that scrape waits for its deadline, answers, and counts the callback as late.
    */
-  readonly hook = (req: ScrapeRequest): string[] | Promise<string[]> =>
-    scrapeContext.run(req.token, this.runAll, req)
+  readonly hook = (req: ScrapeRequest): string[] | Promise<string[]> => {
+    if (!this.mayAwait(req.ids)) return this.runAll(req)
+    this.open++
+    let settled = true
+    try {
+      const out = scrapeContext.run(req.token, this.runAll, req)
+      if (Array.isArray(out)) return out
+      settled = false
+      return out.finally(this.close)
+    } finally {
+      if (settled) this.close()
+    }
+  }
+
+  /** Scrapes in `scrapeContext` whose callbacks are running or have not settled. */
+  private open = 0
+
+  private readonly close = (): void => {
+    if (--this.open === 0) scrapeContext.disable()
+  }
+
+  private mayAwait(ids: Uint32Array): boolean {
+    for (let i = 0; i < ids.length; i++) {
+      const e = this.entries.get(ids[i])
+      if (e !== undefined && e.mayAwait) return true
+    }
+    return false
+  }
 
   private readonly runAll = (req: ScrapeRequest): string[] | Promise<string[]> => {
     const failures: string[] = []
     const pending: Promise<void>[] = []
-    for (const id of req.ids) {
-      const e = this.entries.get(id)
+    const ids = req.ids
+    for (let i = 0; i < ids.length; i++) {
+      const e = this.entries.get(ids[i])
       if (e === undefined || e.run !== null) continue
       try {
         const r = e.fn()
-        if (r !== undefined && r !== null && typeof (r as Promise<void>).then === 'function') {
+        const first = !e.ran
+        e.ran = true
+        if (r === undefined || r === null || typeof (r as Promise<void>).then !== 'function') {
+          if (first) e.mayAwait = false
+        } else {
+          e.mayAwait = true
           e.run = Promise.resolve(r).then(
             () => {
               e.run = null
@@ -74,6 +120,8 @@ export class CallbackTable {
           pending.push(e.run)
         }
       } catch (err) {
+        if (!e.ran) e.mayAwait = false
+        e.ran = true
         failures.push(`${e.label}: ${messageOf(err)}`)
       }
     }

@@ -188,6 +188,11 @@ impl Hierarchy {
         Ok(id)
     }
 
+    /// How many levels there are (levels are never removed).
+    pub fn level_count(&self) -> usize {
+        self.nodes.len()
+    }
+
     /// The subtree rooted at `root` in depth-first order (self first, children in creation order).
     pub fn subtree(&self, root: NodeId) -> Vec<NodeId> {
         let mut out = Vec::new();

@@ -61,6 +61,8 @@ pub struct Runtime {
     closed: AtomicBool,
     /// Largest exposition so far, to pre-size the next one.
     pub(crate) last_len: AtomicUsize,
+    /// The encode plan of each level rendered so far.
+    pub(crate) plans: crate::encode::PlanCache,
     /// The NATS request plane, when a NATS server is configured.
     nats: RwLock<Option<Arc<NatsPlane>>>,
 }
@@ -102,6 +104,7 @@ impl Runtime {
             callback_errors,
             closed: AtomicBool::new(false),
             last_len: AtomicUsize::new(64 * 1024),
+            plans: Default::default(),
             nats: RwLock::new(None),
         }))
     }

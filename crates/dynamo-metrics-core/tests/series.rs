@@ -283,3 +283,60 @@ fn a_name_that_is_another_familys_sample_name_is_a_conflict_in_both_orders() {
     r.create_family(ROOT, &spec(MetricKind::Gauge, "jobs", &[]))
         .unwrap();
 }
+
+/// The text of `node` through a plan from `cache`.
+fn cached_text(cache: &encode::PlanCache, r: &Registry, node: u32, values: &[f64]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let plan = cache.get(r, node);
+    let snap = Snapshot::new(r, values.to_vec());
+    text::encode_some(
+        r,
+        &plan,
+        &snap,
+        &mut Cursor::default(),
+        &mut out,
+        usize::MAX,
+    );
+    out
+}
+
+#[test]
+fn a_cached_plan_is_reused_until_a_family_or_a_level_is_added() {
+    let mut r = Registry::new(64);
+    let cache = encode::PlanCache::default();
+    let ns = r.child(ROOT, Level::Namespace, "ns").unwrap();
+    r.create_family(ns, &spec(MetricKind::Gauge, "b_gauge", &[]))
+        .unwrap();
+    let values = vec![2.0; 64];
+    let whole = |r: &Registry| {
+        let mut out = Vec::new();
+        text::encode(r, ROOT, &Snapshot::new(r, values.clone()), &mut out);
+        out
+    };
+    assert_eq!(cached_text(&cache, &r, ROOT, &values), whole(&r));
+    assert!(std::sync::Arc::ptr_eq(
+        &cache.get(&r, ROOT),
+        &cache.get(&r, ROOT)
+    ));
+    let before = cache.get(&r, ROOT);
+
+    // A family at an existing level, sorted before the first one.
+    r.create_family(ns, &spec(MetricKind::Gauge, "a_gauge", &[]))
+        .unwrap();
+    let text = cached_text(&cache, &r, ROOT, &values);
+    assert_eq!(text, whole(&r));
+    assert!(String::from_utf8_lossy(&text).contains("dynamo_component_a_gauge"));
+    assert!(!std::sync::Arc::ptr_eq(&before, &cache.get(&r, ROOT)));
+
+    // A new level, then a family there: both reach the parent's plan.
+    let c = r.child(ns, Level::Component, "c").unwrap();
+    let after_level = cache.get(&r, ROOT);
+    r.create_family(c, &spec(MetricKind::Gauge, "c_gauge", &[]))
+        .unwrap();
+    let text = cached_text(&cache, &r, ROOT, &values);
+    assert_eq!(text, whole(&r));
+    assert!(String::from_utf8_lossy(&text).contains("dynamo_component_c_gauge"));
+    assert!(!std::sync::Arc::ptr_eq(&after_level, &cache.get(&r, ROOT)));
+    // Each level has its own plan.
+    assert!(!String::from_utf8_lossy(&cached_text(&cache, &r, c, &values)).contains("b_gauge"));
+}

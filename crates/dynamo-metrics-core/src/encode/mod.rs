@@ -2,7 +2,8 @@
 //! [`plan`] and [`Cursor`] are format-agnostic (which families a level renders, in what order,
 //! and where a chunked render stopped); each format is a module beside [`text`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 
 use crate::hierarchy::NodeId;
 use crate::series::Registry;
@@ -43,5 +44,32 @@ pub fn plan(registry: &Registry, root: NodeId) -> EncodePlan {
     }
     EncodePlan {
         groups: by_name.into_values().collect(),
+    }
+}
+
+/// The plans of the levels rendered so far. Families and levels are only ever added, so a plan
+/// stays right while the table has as many of each as when it was made; building one sorts every
+/// family name of the subtree, the largest part of a small render.
+#[derive(Default)]
+pub struct PlanCache {
+    plans: Mutex<HashMap<NodeId, Stamped>>,
+}
+
+/// A plan, and the counts of families and levels it was made at.
+type Stamped = ((usize, usize), Arc<EncodePlan>);
+
+impl PlanCache {
+    /// The plan of `root` for `registry` as it is now.
+    pub fn get(&self, registry: &Registry, root: NodeId) -> Arc<EncodePlan> {
+        let stamp = (registry.families().len(), registry.hierarchy.level_count());
+        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
+        match plans.get(&root) {
+            Some((made, plan)) if *made == stamp => Arc::clone(plan),
+            _ => {
+                let fresh = Arc::new(plan(registry, root));
+                plans.insert(root, (stamp, Arc::clone(&fresh)));
+                fresh
+            }
+        }
     }
 }

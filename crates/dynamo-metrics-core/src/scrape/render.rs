@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::single_flight::{Claim, Outcome, OutcomeSender};
 use super::{deadline, InvokeFuture};
-use crate::encode::{self, text, Cursor, Snapshot};
+use crate::encode::{text, Cursor, Snapshot};
 use crate::error::{ErrorKind, MetricsError, Result};
 use crate::hierarchy::NodeId;
 use crate::runtime::Runtime;
@@ -124,7 +124,7 @@ impl Runtime {
         let (tx, rx) = tokio::sync::mpsc::channel(4);
         let me = Arc::clone(self);
         tokio::spawn(async move {
-            let plan = encode::plan(&me.registry(), node);
+            let plan = me.plans.get(&me.registry(), node);
             let mut cursor = Cursor::default();
             loop {
                 let mut buf = Vec::with_capacity(STREAM_CHUNK + 16 * 1024);
@@ -191,7 +191,15 @@ impl Runtime {
         // Size the buffer from the last scrape so a large exposition is written without regrowth.
         let mut out =
             Vec::with_capacity(self.last_len.load(std::sync::atomic::Ordering::Relaxed) + 4096);
-        text::encode(&registry, node, values, &mut out);
+        let plan = self.plans.get(&registry, node);
+        text::encode_some(
+            &registry,
+            &plan,
+            values,
+            &mut Cursor::default(),
+            &mut out,
+            usize::MAX,
+        );
         drop(registry);
         self.last_len
             .fetch_max(out.len(), std::sync::atomic::Ordering::Relaxed);
