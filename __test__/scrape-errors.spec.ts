@@ -140,7 +140,7 @@ describe('a callback that awaits its own scrape', () => {
     rt = await DistributedRuntime.create(slow)
     const r = rt
     let inner: unknown = 'not called'
-    rt.registerMetricsCallback(async () => {
+    const off = rt.registerMetricsCallback(async () => {
       await Promise.resolve()
       inner = await rejection(r.prometheusMetricsFmt())
     })
@@ -157,7 +157,9 @@ describe('a callback that awaits its own scrape', () => {
     inner = 'not called'
     await rt.prometheusMetricsFmt()
     expect(inner).toBeInstanceOf(ScrapeError)
-    // A level whose callbacks returned at once on their first run scrapes without it.
+    // Once no callback may await (the one above is gone, the new one returned at once on its
+    // first run), scrapes go without it.
+    off()
     const ns = rt.namespace('ns')
     const seen: unknown[] = []
     ns.registerMetricsCallback(() => {

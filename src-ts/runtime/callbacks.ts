@@ -46,9 +46,12 @@ export class CallbackTable {
 
   add(id: number, fn: MetricsCallback, label: string): void {
     this.entries.set(id, { fn, label, run: null, mayAwait: true, ran: false })
+    this.mayAwaitCount++
   }
 
   delete(id: number): void {
+    const e = this.entries.get(id)
+    if (e?.mayAwait === true) this.mayAwaitCount--
     this.entries.delete(id)
   }
 
@@ -65,7 +68,7 @@ export class CallbackTable {
    * own scrape, that scrape waits for its deadline, answers, and counts the callback as late.
    */
   readonly hook = (req: ScrapeRequest): string[] | Promise<string[]> => {
-    if (!this.mayAwait(req.ids)) return this.runAll(req)
+    if (this.mayAwaitCount === 0) return this.runAll(req)
     this.open++
     let settled = true
     try {
@@ -85,12 +88,15 @@ export class CallbackTable {
     if (--this.open === 0) scrapeContext.disable()
   }
 
-  private mayAwait(ids: Uint32Array): boolean {
-    for (let i = 0; i < ids.length; i++) {
-      const e = this.entries.get(ids[i])
-      if (e !== undefined && e.mayAwait) return true
-    }
-    return false
+  /** Registered callbacks that may await (of any level: a scrape with none of them is the common case). */
+  private mayAwaitCount = 0
+
+  /** Notes that a run of `e` returned at once (`awaits` false: its first run) or a Promise. */
+  private learn(e: Entry, awaits: boolean): void {
+    e.ran = true
+    if (e.mayAwait === awaits) return
+    e.mayAwait = awaits
+    this.mayAwaitCount += awaits ? 1 : -1
   }
 
   private readonly runAll = (req: ScrapeRequest): string[] | Promise<string[]> => {
@@ -102,12 +108,10 @@ export class CallbackTable {
       if (e === undefined || e.run !== null) continue
       try {
         const r = e.fn()
-        const first = !e.ran
-        e.ran = true
         if (r === undefined || r === null || typeof (r as Promise<void>).then !== 'function') {
-          if (first) e.mayAwait = false
+          if (!e.ran) this.learn(e, false)
         } else {
-          e.mayAwait = true
+          if (!e.mayAwait || !e.ran) this.learn(e, true)
           e.run = Promise.resolve(r).then(
             () => {
               e.run = null
@@ -120,8 +124,7 @@ export class CallbackTable {
           pending.push(e.run)
         }
       } catch (err) {
-        if (!e.ran) e.mayAwait = false
-        e.ran = true
+        if (!e.ran) this.learn(e, false)
         failures.push(`${e.label}: ${messageOf(err)}`)
       }
     }
