@@ -105,13 +105,28 @@ export function call<T>(fn: () => T): T {
   }
 }
 
-/** `call` for a binding call that returns a Promise. */
-export async function callAsync<T>(fn: () => T | Promise<T>): Promise<T> {
+/**
+ * `call` for a binding call that may return a Promise: always a Promise, rejected with the typed
+ * class. Not an async function: a result that is there at once (a small render) then resolves
+ * without a turn through an async function's await.
+ */
+export function callAsync<T>(fn: () => T | Promise<T>): Promise<T> {
+  let out: T | Promise<T>
   try {
-    return await fn()
+    out = fn()
   } catch (e) {
-    throw translate(e)
+    return Promise.reject(translate(e))
   }
+  if (!isThenable(out)) return Promise.resolve(out)
+  return Promise.resolve(out).catch(rethrowTranslated)
+}
+
+function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function'
+}
+
+function rethrowTranslated(e: unknown): never {
+  throw translate(e)
 }
 
 /** The message of a thrown value, whatever was thrown. */

@@ -47,7 +47,7 @@ export abstract class Level {
 
   /** Runs this subtree's callbacks and renders this level plus its descendants (Prometheus text 0.0.4). */
   prometheusMetricsFmt(): Promise<string> {
-    return callAsync(async () => {
+    return callAsync(() => {
       this.shared.store.expiry.sweepDue()
       this.shared.store.registrar.flush()
       // Called on the JS thread, so Rust runs the callbacks from here, through the same hook. From
