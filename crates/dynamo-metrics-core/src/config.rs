@@ -2,7 +2,7 @@
 //! by the options given to `DistributedRuntime.create()`.
 //!
 //! Every value is validated even when the server ends up disabled, so a typo surfaces at startup
-//! instead of the day someone turns the server on. Each setting is read by [`setting`]: the option
+//! instead of the day someone turns the server on. Each setting is read by `setting`: the option
 //! wins over its variable, which wins over the default, and one rule checks both.
 
 use std::net::IpAddr;

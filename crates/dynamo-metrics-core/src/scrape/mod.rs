@@ -1,5 +1,5 @@
 //! One scrape of a subtree: run its JS callbacks once (shared by concurrent scrapes, bounded by a
-//! deadline), take the slab snapshot, encode. [`render`] holds the policy of where and when.
+//! deadline), take the slab snapshot, encode. `render` holds the policy of where and when.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -7,7 +7,7 @@
 /// Elements per chunk of a [`Chunked`].
 const CHUNK: usize = 4096;
 
-/// A list of `T` stored in chunks of [`CHUNK`] elements.
+/// A list of `T` stored in chunks of `CHUNK` elements.
 pub struct Chunked<T> {
     chunks: Vec<Vec<T>>,
     len: usize,

@@ -1,6 +1,6 @@
 //! The series table: what exists and where its values are. Families ([`family`]) at hierarchy
 //! levels, the slot layout of each kind ([`layout`]), the table with its rules across the
-//! runtime ([`registry`]), the slot allocator ([`slots`]), batch decoding ([`batch`]), chunked
+//! runtime ([`registry`]), the slot allocator ([`slots`]), batch decoding (`batch`), chunked
 //! storage ([`chunked`]), the per-family series limit ([`limit`]), idle-series expiry
 //! ([`expiry`]), creation with those options ([`create`]) and the JS slabs the values live in
 //! ([`slab`]).

@@ -1,8 +1,8 @@
 //! The system status server: `/metrics` for Prometheus plus the health and liveness routes.
 //!
-//! It runs as one task on the caller's tokio runtime. [`routes`] answers requests, [`listener`]
+//! It runs as one task on the caller's tokio runtime. `routes` answers requests, `listener`
 //! accepts connections and enforces the per-connection limits of [`ServerLimits`] (connection cap,
-//! header-read, idle and write timeouts), and [`shutdown`] stops it in phases: drain gracefully
+//! header-read, idle and write timeouts), and `shutdown` stops it in phases: drain gracefully
 //! (stop accepting, close idle keep-alive connections, let in-flight requests finish), then after
 //! a grace period cancel stuck scrapes (they answer 500), then fail every connection's I/O, so a
 //! slow metrics callback or a lingering client can never hold the process open.
