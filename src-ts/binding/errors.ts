@@ -121,8 +121,9 @@ export function callAsync<T>(fn: () => T | Promise<T>): Promise<T> {
   return Promise.resolve(out).catch(rethrowTranslated)
 }
 
-function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
-  return typeof v === 'object' && v !== null && typeof (v as PromiseLike<T>).then === 'function'
+/** Whether `v` is a Promise or another thenable (what `await` would wait for). */
+export function isThenable<T>(v: T | PromiseLike<T>): v is PromiseLike<T> {
+  return ((typeof v === 'object' && v !== null) || typeof v === 'function') && typeof (v as PromiseLike<T>).then === 'function'
 }
 
 function rethrowTranslated(e: unknown): never {

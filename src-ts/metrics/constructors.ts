@@ -194,9 +194,7 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): CounterVec<L> {
-    const limits = vecLimits('createCounterVec', name, options)
-    const h = this.family('createCounterVec', 'counter', true, name, help, labelNames, constLabels, undefined, limits)
-    return limits.ttlSeconds === undefined ? new CounterVec(h, labelNames) : new ExpiringCounterVec(h, labelNames)
+    return this.vec('createCounterVec', 'counter', CounterVec, ExpiringCounterVec, name, help, labelNames, constLabels, options)
   }
 
   createIntCounterVec<L extends string>(
@@ -206,9 +204,7 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): IntCounterVec<L> {
-    const limits = vecLimits('createIntCounterVec', name, options)
-    const h = this.family('createIntCounterVec', 'intcounter', true, name, help, labelNames, constLabels, undefined, limits)
-    return limits.ttlSeconds === undefined ? new IntCounterVec(h, labelNames) : new ExpiringIntCounterVec(h, labelNames)
+    return this.vec('createIntCounterVec', 'intcounter', IntCounterVec, ExpiringIntCounterVec, name, help, labelNames, constLabels, options)
   }
 
   createGaugeVec<L extends string>(
@@ -218,9 +214,7 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): GaugeVec<L> {
-    const limits = vecLimits('createGaugeVec', name, options)
-    const h = this.family('createGaugeVec', 'gauge', true, name, help, labelNames, constLabels, undefined, limits)
-    return limits.ttlSeconds === undefined ? new GaugeVec(h, labelNames) : new ExpiringGaugeVec(h, labelNames)
+    return this.vec('createGaugeVec', 'gauge', GaugeVec, ExpiringGaugeVec, name, help, labelNames, constLabels, options)
   }
 
   createIntGaugeVec<L extends string>(
@@ -230,9 +224,7 @@ export class Metrics {
     constLabels?: ConstLabels,
     options?: VecOptions,
   ): IntGaugeVec<L> {
-    const limits = vecLimits('createIntGaugeVec', name, options)
-    const h = this.family('createIntGaugeVec', 'intgauge', true, name, help, labelNames, constLabels, undefined, limits)
-    return limits.ttlSeconds === undefined ? new IntGaugeVec(h, labelNames) : new ExpiringIntGaugeVec(h, labelNames)
+    return this.vec('createIntGaugeVec', 'intgauge', IntGaugeVec, ExpiringIntGaugeVec, name, help, labelNames, constLabels, options)
   }
 
   createHistogramVec<L extends string>(
@@ -242,8 +234,24 @@ export class Metrics {
     options?: HistogramVecOptions,
   ): HistogramVec<L> {
     const o = histogramOptions('createHistogramVec', options)
-    const limits = vecLimits('createHistogramVec', name, o.limits)
-    const h = this.family('createHistogramVec', 'histogram', true, name, help, labelNames, o.constLabels, o.buckets, limits)
-    return limits.ttlSeconds === undefined ? new HistogramVec(h, labelNames) : new ExpiringHistogramVec(h, labelNames)
+    return this.vec('createHistogramVec', 'histogram', HistogramVec, ExpiringHistogramVec, name, help, labelNames, o.constLabels, o.limits, o.buckets)
+  }
+
+  /** A Vec of `kind`: the expiring class when the options ask for `ttlSeconds`, else the plain one. */
+  private vec<V, L extends string>(
+    method: string,
+    kind: Kind,
+    Plain: new (h: FamilyHandle, labelNames: readonly L[]) => V,
+    Expiring: new (h: FamilyHandle, labelNames: readonly L[]) => V,
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    constLabels: unknown,
+    options: unknown,
+    buckets?: number[],
+  ): V {
+    const limits = vecLimits(method, name, options)
+    const h = this.family(method, kind, true, name, help, labelNames, constLabels, buckets, limits)
+    return limits.ttlSeconds === undefined ? new Plain(h, labelNames) : new Expiring(h, labelNames)
   }
 }

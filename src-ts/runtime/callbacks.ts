@@ -1,5 +1,5 @@
 import { scrapeContext } from '../binding/scrape-context'
-import { messageOf } from '../binding/errors'
+import { isThenable, messageOf } from '../binding/errors'
 import type { NativeRuntime, ScrapeRequest } from '../binding/native'
 
 /** A function run before every scrape of its level (or an ancestor's); may return a Promise. */
@@ -41,8 +41,12 @@ export class CallbackTable {
   private readonly entries = new Map<number, Entry>()
   /** @internal Set once the native runtime exists (the hook is created before it). */
   rt: NativeRuntime | undefined
-  /** @internal Registers new series with Rust; set with `rt` (see `PendingSeries`). */
+  /** @internal Registers new series with Rust; set with `rt` (see `SeriesRegistrar`). */
   flushSeries: () => void = () => {}
+  /** Registered callbacks that may await (of any level: a scrape with none of them is the common case). */
+  private mayAwaitCount = 0
+  /** Scrapes in `scrapeContext` whose callbacks are running or have not settled. */
+  private open = 0
 
   add(id: number, fn: MetricsCallback, label: string): void {
     this.entries.set(id, { fn, label, run: null, mayAwait: true, ran: false })
@@ -81,15 +85,9 @@ export class CallbackTable {
     }
   }
 
-  /** Scrapes in `scrapeContext` whose callbacks are running or have not settled. */
-  private open = 0
-
   private readonly close = (): void => {
     if (--this.open === 0) scrapeContext.disable()
   }
-
-  /** Registered callbacks that may await (of any level: a scrape with none of them is the common case). */
-  private mayAwaitCount = 0
 
   /** Notes that a run of `e` returned at once (`awaits` false: its first run) or a Promise. */
   private learn(e: Entry, awaits: boolean): void {
@@ -108,7 +106,7 @@ export class CallbackTable {
       if (e === undefined || e.run !== null) continue
       try {
         const r = e.fn()
-        if (r === undefined || r === null || typeof (r as Promise<void>).then !== 'function') {
+        if (!isThenable(r)) {
           if (!e.ran) this.learn(e, false)
         } else {
           if (!e.mayAwait || !e.ran) this.learn(e, true)
