@@ -106,7 +106,8 @@ export class CallbackTable {
       if (e === undefined || e.run !== null) continue
       try {
         const r = e.fn()
-        if (!isThenable(r)) {
+        // Most callbacks return nothing: that case costs no call.
+        if (r === undefined || !isThenable(r)) {
           if (!e.ran) this.learn(e, false)
         } else {
           if (!e.mayAwait || !e.ran) this.learn(e, true)
